@@ -1,0 +1,522 @@
+"""Axis provenance: where each axis of each tensor came from.
+
+Every tensor shape is a tuple of `Axis(size, role, parts)`. `parts` lists the *source
+axes* the axis is made of, in memory order (major first), each with the size it
+contributes; `origin` is the set of those sources. Sources are created where an axis
+gets its meaning: model inputs, conv/pool outputs, Dense features, recurrent outputs,
+embeddings. Reshape/Flatten regroup parts; a regrouping whose boundary cuts through a
+part and mixes several sources yields a `scrambled` axis.
+
+`propagate(graph)` fills every node's outputs, in topological order, from its inputs and
+its canonical attributes (set by the loaders, framework-neutral).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable, NamedTuple, Sequence
+
+from .graph import ModelGraph, Node, TensorInfo
+
+ROLES = ("batch", "time", "spatial", "channel", "feature", "scrambled", "unknown")
+
+Shape = tuple["Axis", ...]
+
+
+class Source(NamedTuple):
+    """An axis where it got its meaning: (node, axis index, role), plus size and label."""
+
+    node: str
+    axis: int
+    role: str
+    size: int | None
+    label: str  # N, T, H, W, D, L, C, F or ? -- for messages
+
+    def describe(self) -> str:
+        size = "?" if self.size is None else self.size
+        return f"{self.label} {size}"
+
+
+@dataclass(frozen=True)
+class Axis:
+    size: int | None
+    role: str
+    parts: tuple[tuple[Source, int | None], ...] = ()
+
+    @property
+    def origin(self) -> frozenset[Source]:
+        return frozenset(src for src, _ in self.parts)
+
+    @property
+    def sources(self) -> list[Source]:
+        """Distinct sources in memory order."""
+        seen: list[Source] = []
+        for src, _ in self.parts:
+            if src not in seen:
+                seen.append(src)
+        return seen
+
+    def describe(self) -> str:
+        """E.g. 'H 15 × W 15 of max_pooling2d' or 'C 32 of conv2d'."""
+        if not self.parts:
+            return "a new axis"
+        groups: list[tuple[str, list[str]]] = []
+        for src, size in _merge_adjacent(self.parts):
+            text = src.describe() if size == src.size else f"{size} of {src.describe()}"
+            if groups and groups[-1][0] == src.node:
+                groups[-1][1].append(text)
+            else:
+                groups.append((src.node, [text]))
+        return " × ".join(f"{' × '.join(texts)} of {node}" for node, texts in groups)
+
+
+# ---------------------------------------------------------------------------------
+# building blocks
+
+
+def new_axis(node: str, index: int, role: str, size: int | None, label: str) -> Axis:
+    src = Source(node, index, role, size, label)
+    return Axis(size, role, ((src, size),))
+
+
+def _product(sizes: Sequence[int | None]) -> int | None:
+    total = 1
+    for s in sizes:
+        if s is None:
+            return None
+        total *= s
+    return total
+
+
+def _merge_adjacent(parts: Sequence[tuple[Source, int | None]]) -> list[tuple[Source, int | None]]:
+    """Join neighbouring pieces of one source (a split undone by a later merge)."""
+    merged: list[tuple[Source, int | None]] = []
+    for src, size in parts:
+        if merged and merged[-1][0] == src:
+            prev = merged[-1][1]
+            merged[-1] = (src, None if prev is None or size is None else prev * size)
+        else:
+            merged.append((src, size))
+    return merged
+
+
+def merged_role(roles: set[str]) -> str:
+    if not roles:
+        return "feature"
+    if "batch" in roles:
+        return "batch"  # e.g. time folded into batch for a per-frame CNN
+    if "unknown" in roles:
+        return "unknown"
+    if len(roles) == 1:
+        return next(iter(roles))
+    return "feature"
+
+
+def merge(axes: Sequence[Axis]) -> Axis:
+    """One axis made of several whole axes (Flatten, or an aligned Reshape group)."""
+    parts = tuple(_merge_adjacent([p for a in axes for p in a.parts]))
+    roles = {a.role for a in axes if a.size != 1}
+    if "scrambled" in roles and len(axes) > 1:
+        roles = {src.role for src, _ in parts}
+    return Axis(_product([a.size for a in axes]), merged_role(roles), parts)
+
+
+# ---------------------------------------------------------------------------------
+# Reshape: group input and output dims by equal cumulative products.
+#
+# Unknown sizes become distinct large primes, so that products stay exact integers and a
+# symbolic dim only lines up with the same symbol (e.g. -1 resolving to a dynamic time).
+
+_BIG_PRIMES = (1000000007, 1000000009, 1000000021, 1000000033, 1000000087, 1000000093,
+               1000000097, 1000000103, 1000000123, 1000000181)
+
+
+def reshape(axes: Sequence[Axis], target: Sequence[int]) -> Shape | None:
+    """Output axes for reshaping `axes` (no batch) to `target` (may hold one -1)."""
+    symbols: dict[Source, int] = {}
+
+    def value(src: Source, size: int | None) -> int | None:
+        if size is not None:
+            return size
+        if src not in symbols:
+            if len(symbols) == len(_BIG_PRIMES):
+                return None
+            symbols[src] = _BIG_PRIMES[len(symbols)]
+        return symbols[src]
+
+    parts: list[tuple[Source, int]] = []
+    for axis in axes:
+        if axis.size == 1:
+            continue  # size-1 axes carry no memory order
+        if not axis.parts:
+            return None
+        for src, size in axis.parts:
+            v = value(src, size)
+            if v is None:
+                return None
+            if v != 1:
+                parts.append((src, v))
+    total = math.prod(v for _, v in parts)
+    dims = [int(t) for t in target]
+    if dims.count(-1) > 1 or any(t < -1 for t in dims):
+        return None
+    if -1 in dims:
+        known = math.prod(t for t in dims if t != -1)
+        if known == 0 or total % known:
+            return None
+        dims[dims.index(-1)] = total // known
+    if math.prod(dims) != total:
+        return None
+
+    def shown(v: int) -> int | None:
+        return None if any(v % p == 0 for p in symbols.values()) else v
+
+    bounds = [1]  # cumulative products of the parts
+    for _, v in parts:
+        bounds.append(bounds[-1] * v)
+    out: list[Axis] = []
+    lo = 1
+    for d in dims:
+        if d == 1:
+            out.append(Axis(1, "feature", ()))
+            continue
+        hi = lo * d
+        touched = [k for k in range(len(parts)) if bounds[k] < hi and bounds[k + 1] > lo]
+        first, last = touched[0], touched[-1]
+        if bounds[first] == lo and bounds[last + 1] == hi:
+            out.append(merge([Axis(shown(v), src.role, ((src, shown(v)),))
+                              for src, v in parts[first:last + 1]]))
+        elif first == last and lo % bounds[first] == 0 and bounds[first + 1] % hi == 0:
+            src = parts[first][0]  # a clean piece of one axis, e.g. a split feature
+            out.append(Axis(shown(d), src.role, ((src, shown(d)),)))
+        else:
+            pieces = []
+            for k in touched:
+                a, b = max(lo, bounds[k]), min(hi, bounds[k + 1])
+                pieces.append((parts[k][0], shown(b // a) if b % a == 0 else None))
+            out.append(Axis(shown(d), "scrambled", tuple(_merge_adjacent(pieces))))
+        lo = hi
+    return tuple(out)
+
+
+def aligned_permutation(axes: Sequence[Axis], target: Sequence[int]) -> tuple[int, ...] | None:
+    """A permutation of `axes` after which reshaping to `target` scrambles nothing.
+
+    Prefers putting a spatial axis first (the one to read as time). Returns 1-based
+    indices, as Keras' Permute takes them; None if no permutation helps.
+    """
+    import itertools
+
+    best = None
+    for perm in itertools.permutations(range(len(axes))):
+        if list(perm) == list(range(len(axes))):
+            continue
+        result = reshape([axes[i] for i in perm], target)
+        if result is None or any(a.role == "scrambled" for a in result):
+            continue
+        score = (result[0].role != "spatial" if result else True, perm)
+        if best is None or score < best[0]:
+            best = (score, perm)
+        if len(axes) > 5:
+            break
+    return None if best is None else tuple(i + 1 for i in best[1])
+
+
+# ---------------------------------------------------------------------------------
+# seeding inputs
+
+_DEFAULT_ROLES = {
+    1: "N",
+    2: "NF",
+    3: "NTF",
+    4: "NHWC",
+    5: "NTHWC",
+}
+_LETTER_ROLE = {"N": "batch", "B": "batch", "T": "time", "H": "spatial", "W": "spatial",
+                "D": "spatial", "L": "spatial", "C": "channel", "F": "feature"}
+
+
+def seed_input(node: Node) -> Shape | None:
+    shape = node.attrs.get("shape")
+    if shape is None:
+        return None
+    letters = node.attrs.get("roles") or _DEFAULT_ROLES.get(len(shape))
+    if letters is None or len(letters) != len(shape):
+        letters = "N" + "?" * (len(shape) - 1)
+    return tuple(new_axis(node.id, i, _LETTER_ROLE.get(ch, "unknown"), size, ch)
+                 for i, (ch, size) in enumerate(zip(letters, shape)))
+
+
+# ---------------------------------------------------------------------------------
+# per-kind propagation
+
+
+def _spatial_positions(rank: int, ndim: int, channels_first: bool) -> list[int]:
+    start = 2 if channels_first else 1
+    return list(range(start, start + rank)) if start + rank <= ndim else []
+
+
+def _channel_position(ndim: int, channels_first: bool) -> int:
+    return 1 if channels_first else ndim - 1
+
+
+def _spatial_labels(rank: int) -> str:
+    return {1: "L", 2: "HW", 3: "DHW"}.get(rank, "S" * rank)
+
+
+def _out_size(n: int | None, k: int, s: int, d: int, padding, i: int, transpose=False,
+              output_padding=None) -> int | None:
+    if n is None:
+        return None
+    span = d * (k - 1) + 1
+    if transpose:
+        extra = output_padding[i] if output_padding else 0
+        if padding == "same":
+            return n * s + extra
+        return (n - 1) * s + span + extra
+    if isinstance(padding, (list, tuple)):  # explicit (begin, end) pads per spatial dim
+        begin, end = padding[i]
+        return (n + begin + end - span) // s + 1
+    if padding in ("same", "causal"):
+        return -(-n // s)
+    return max((n - span) // s + 1, 0)
+
+
+def _resource_spatial(node: Node, x: Shape, positions: list[int], sizes: list) -> list[Axis]:
+    out = list(x)
+    labels = _spatial_labels(len(positions))
+    for j, (pos, size) in enumerate(zip(positions, sizes)):
+        role = x[pos].role if x[pos].role in ("spatial", "time") else "spatial"
+        label = "T" if role == "time" else labels[j]
+        out[pos] = new_axis(node.id, pos, role, size, label)
+    return out
+
+
+def _conv_like(node: Node, x: Shape, *, pool: bool) -> Shape | None:
+    a = node.attrs
+    rank, cf = a["rank"], a.get("channels_first", False)
+    positions = _spatial_positions(rank, len(x), cf)
+    if len(x) != rank + 2 or not positions:
+        node.notes.append(f"expects a rank-{rank + 2} input, got rank {len(x)}")
+        return None
+    kernel = a.get("kernel") or [1] * rank
+    strides = a.get("strides") or (kernel if pool else [1] * rank)
+    dilation = a.get("dilation") or [1] * rank
+    sizes = [_out_size(x[p].size, kernel[i], strides[i], dilation[i], a.get("padding", "valid"),
+                       i, a.get("transpose", False), a.get("output_padding"))
+             for i, p in enumerate(positions)]
+    out = _resource_spatial(node, x, positions, sizes)
+    if not pool:
+        c = _channel_position(len(x), cf)
+        filters = a.get("filters")
+        if filters is None and x[c].size is not None:
+            filters = x[c].size * a.get("depth_multiplier", 1)
+        out[c] = new_axis(node.id, c, "channel", filters, "C")
+    return tuple(out)
+
+
+def _conv(node: Node, ins: list[Shape]) -> list[Shape | None]:
+    return [_conv_like(node, ins[0], pool=False)]
+
+
+def _pool(node: Node, ins: list[Shape]) -> list[Shape | None]:
+    return [_conv_like(node, ins[0], pool=True)]
+
+
+def _resize(node: Node, ins: list[Shape]) -> list[Shape | None]:
+    """UpSampling, ZeroPadding, Cropping: spatial sizes change, channels stay."""
+    x, a = ins[0], node.attrs
+    rank, cf = a["rank"], a.get("channels_first", False)
+    positions = _spatial_positions(rank, len(x), cf)
+    if len(x) != rank + 2:
+        return [None]
+    scale, add = a.get("scale") or [1] * rank, a.get("add") or [0] * rank
+    sizes = [None if x[p].size is None else x[p].size * scale[i] + add[i]
+             for i, p in enumerate(positions)]
+    return [tuple(_resource_spatial(node, x, positions, sizes))]
+
+
+def _global_pool(node: Node, ins: list[Shape]) -> list[Shape | None]:
+    x, a = ins[0], node.attrs
+    positions = _spatial_positions(a["rank"], len(x), a.get("channels_first", False))
+    if len(x) != a["rank"] + 2:
+        return [None]
+    if a.get("keepdims"):
+        return [tuple(Axis(1, "spatial", ()) if i in positions else ax for i, ax in enumerate(x))]
+    return [tuple(ax for i, ax in enumerate(x) if i not in positions)]
+
+
+def _flatten(node: Node, ins: list[Shape]) -> list[Shape | None]:
+    x = ins[0]
+    rest = list(x[1:])
+    if node.attrs.get("channels_first") and len(x) > 2:
+        rest = rest[1:] + rest[:1]  # Keras flattens channels-first maps as channels-last
+    return [(x[0], merge(rest)) if rest else (x[0], Axis(1, "feature", ()))]
+
+
+def _reshape(node: Node, ins: list[Shape]) -> list[Shape | None]:
+    x = ins[0]
+    out = reshape(x[1:], node.attrs["target"])
+    if out is None:
+        node.notes.append("could not resolve the reshape target against the input shape")
+        return [None]
+    return [(x[0],) + out]
+
+
+def _permute(node: Node, ins: list[Shape]) -> list[Shape | None]:
+    x, dims = ins[0], node.attrs["dims"]
+    if sorted(dims) != list(range(1, len(x))):
+        return [None]
+    return [(x[0],) + tuple(x[d] for d in dims)]
+
+
+def _dense(node: Node, ins: list[Shape]) -> list[Shape | None]:
+    x = ins[0]
+    return [x[:-1] + (new_axis(node.id, len(x) - 1, "feature", node.attrs.get("units"), "F"),)]
+
+
+def _recurrent(node: Node, ins: list[Shape]) -> list[Shape | None]:
+    x, a = ins[0], node.attrs
+    if len(x) != 3:
+        node.notes.append(f"a recurrent layer takes (batch, time, features); got rank {len(x)}")
+        return [None]
+    batch, time = (x[1], x[0]) if a.get("time_major") else (x[0], x[1])
+    units = a.get("units")
+    bidir = a.get("bidirectional", False)
+    width = units * 2 if bidir and units and a.get("merge_mode", "concat") == "concat" else units
+    if a.get("return_sequences"):
+        main = (batch, new_axis(node.id, 1, "time", time.size, "T"),
+                new_axis(node.id, 2, "feature", width, "F"))
+    else:
+        main = (batch, new_axis(node.id, 1, "feature", width, "F"))
+    outs: list[Shape | None] = [main]
+    if bidir and a.get("merge_mode", "concat") is None:
+        outs.append(main)
+    if a.get("return_state"):
+        n_states = (2 if a.get("cell") == "LSTM" else 1) * (2 if bidir else 1)
+        outs += [(batch, new_axis(node.id, 1, "feature", units, "F"))] * n_states
+    return outs
+
+
+def _conv_recurrent(node: Node, ins: list[Shape]) -> list[Shape | None]:
+    x, a = ins[0], node.attrs
+    if len(x) != a["rank"] + 3:
+        node.notes.append(f"expects a rank-{a['rank'] + 3} input, got rank {len(x)}")
+        return [None]
+    step = _conv_like(node, (x[0],) + x[2:], pool=False)
+    if step is None:
+        return [None]
+    if a.get("return_sequences"):
+        return [(step[0], new_axis(node.id, 1, "time", x[1].size, "T")) + step[1:]]
+    return [step]
+
+
+def _embedding(node: Node, ins: list[Shape]) -> list[Shape | None]:
+    x = ins[0]
+    steps = [new_axis(node.id, i, "time", ax.size, "T") if len(x) == 2 else ax
+             for i, ax in enumerate(x[1:], start=1)]
+    feat = new_axis(node.id, len(x), "feature", node.attrs.get("units"), "F")
+    return [(x[0], *steps, feat)]
+
+
+def _repeat(node: Node, ins: list[Shape]) -> list[Shape | None]:
+    x = ins[0]
+    if len(x) != 2:
+        return [None]
+    return [(x[0], new_axis(node.id, 1, "time", node.attrs.get("n"), "T"), x[1])]
+
+
+def _concat(node: Node, ins: list[Shape]) -> list[Shape | None]:
+    first = ins[0]
+    axis = node.attrs.get("axis", -1) % len(first)
+    if any(len(s) != len(first) for s in ins):
+        return [None]
+    joined = [s[axis] for s in ins]
+    size = _product([a.size for a in joined])
+    size = None if size is None else sum(a.size for a in joined)  # type: ignore[misc]
+    role = merged_role({a.role for a in joined})
+    out = list(first)
+    out[axis] = new_axis(node.id, axis, role, size, "F" if role == "feature" else "C")
+    return [tuple(out)]
+
+
+def _merge_elementwise(node: Node, ins: list[Shape]) -> list[Shape | None]:
+    return [max(ins, key=len)]
+
+
+def _identity(node: Node, ins: list[Shape]) -> list[Shape | None]:
+    return [ins[0]]
+
+
+HANDLERS: dict[str, Callable[[Node, list[Shape]], list[Shape | None]]] = {
+    "conv": _conv,
+    "pool": _pool,
+    "resize": _resize,
+    "global_pool": _global_pool,
+    "flatten": _flatten,
+    "reshape": _reshape,
+    "permute": _permute,
+    "dense": _dense,
+    "recurrent": _recurrent,
+    "conv_recurrent": _conv_recurrent,
+    "embedding": _embedding,
+    "repeat": _repeat,
+    "concat": _concat,
+    "merge": _merge_elementwise,
+    "dropout": _identity,
+    "norm": _identity,
+    "activation": _identity,
+    "identity": _identity,
+}
+
+
+def _opaque(node: Node, carried: tuple[Axis, ...]) -> list[Shape | None]:
+    """Opaque layers: shapes only as recorded (in the node's own per-step frame), roles
+    unknown; nothing is guessed."""
+    outs: list[Shape | None] = []
+    for tensor in node.outputs or [TensorInfo()]:
+        rec = tensor.recorded
+        if not rec or (node.per_step and not carried):
+            outs.append(None)
+            continue
+        axes = [new_axis(node.id, i, "unknown", size, "?") for i, size in enumerate(rec[1:], 1)]
+        outs.append((new_axis(node.id, 0, "batch", rec[0], "N"), *axes))
+    return outs
+
+
+def _with_steps(shape: Shape | None, carried: tuple[Axis, ...]) -> Shape | None:
+    if shape is None:
+        return None
+    return (shape[0], *carried, *shape[1:])
+
+
+def propagate(graph: ModelGraph) -> None:
+    """Annotate every node's output tensors with axes, in topological order."""
+    for node in graph.nodes():
+        ins = graph.inputs_of(node.id)
+        shapes = [t.axes for t in ins]
+        carried: tuple[Axis, ...] = ()
+        if node.per_step and shapes and shapes[0] is not None:
+            k = node.per_step
+            carried = shapes[0][1:1 + k]
+            shapes = [None if s is None else (s[0],) + s[1 + k:] for s in shapes]
+        if node.kind == "input":
+            outs: list[Shape | None] = [seed_input(node)]
+        elif node.kind in HANDLERS and shapes and all(s is not None for s in shapes):
+            try:
+                outs = HANDLERS[node.kind](node, shapes)  # type: ignore[arg-type]
+            except (TypeError, ValueError, KeyError, IndexError, ZeroDivisionError):
+                # attributes the config got wrong: the layer stays unjudged, never a crash
+                node.notes.append(f"attributes of {node.op} do not fit its input shape")
+                outs = [None]
+        elif node.kind in HANDLERS and shapes:
+            bad = [u for u, t in zip(graph.producers(node.id), ins) if t.axes is None]
+            node.notes.append(f"input shape unknown (from {', '.join(bad)})")
+            outs = [None]
+        else:
+            if node.kind != "opaque":
+                node.notes.append(f"{node.op} is not understood; treated as opaque")
+            outs = _opaque(node, carried)
+        for index, shape in enumerate(outs):
+            graph.tensor(node.id, index).axes = _with_steps(shape, carried)

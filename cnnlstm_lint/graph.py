@@ -1,0 +1,145 @@
+"""ModelGraph: the single representation every rule reads.
+
+A node per layer call (or ONNX op), an edge per tensor. Front ends (loaders/) build it;
+axes.py annotates each node's output tensors with axis provenance; rules only read it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Iterator
+
+import networkx as nx
+
+if TYPE_CHECKING:
+    from .axes import Axis
+
+RECURRENT_KINDS = frozenset({"recurrent", "conv_recurrent"})
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a user finds a node: the file, the layer path and a pointer into the file."""
+
+    file: str
+    layer_path: str
+    pointer: str = ""  # JSON pointer into the model config, or "node[7]" for ONNX
+
+    def as_dict(self) -> dict:
+        return {"file": self.file, "layer_path": self.layer_path, "pointer": self.pointer}
+
+
+@dataclass
+class TensorInfo:
+    """One output tensor of a node."""
+
+    axes: tuple[Axis, ...] | None = None  # None: the shape is unknown
+    recorded: tuple[int | None, ...] | None = None  # the shape the file records, if any
+
+    @property
+    def shape(self) -> tuple[int | None, ...] | None:
+        return None if self.axes is None else tuple(a.size for a in self.axes)
+
+
+@dataclass
+class Node:
+    id: str  # stable path, e.g. "outer/time_distributed/cnn/conv2d"
+    kind: str  # canonical kind: conv, pool, reshape, recurrent, opaque, ...
+    op: str  # framework name: Conv2D, LSTM, Reshape, ...
+    attrs: dict = field(default_factory=dict)
+    location: Location | None = None
+    scope: tuple[str, ...] = ()  # enclosing models and wrappers, outermost first
+    per_step: int = 0  # how many TimeDistributed wrappers apply this node per step
+    outputs: list[TensorInfo] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # why something could not be judged
+
+    @property
+    def is_recurrent(self) -> bool:
+        return self.kind in RECURRENT_KINDS
+
+
+class ModelGraph:
+    """A networkx.MultiDiGraph of Nodes plus the model's inputs and outputs."""
+
+    def __init__(self, file: str, framework: str):
+        self.file = file
+        self.framework = framework  # "keras" or "onnx"
+        self.g = nx.MultiDiGraph()
+        self.inputs: list[str] = []
+        self.outputs: list[tuple[str, int]] = []
+        self.meta: dict = {}  # e.g. {"inference_only": True} for stripped exports
+        self.notes: list[str] = []  # model-wide remarks for --verbose
+
+    # -- building -----------------------------------------------------------------
+    def add_node(self, node: Node) -> Node:
+        if node.id in self.g:
+            raise ValueError(f"duplicate node id {node.id!r}")
+        self.g.add_node(node.id, node=node, order=len(self.g))
+        return node
+
+    def connect(self, src: str, out: int, dst: str, slot: int, *, aux: bool = False,
+                recorded: tuple | None = None) -> None:
+        """Add the tensor `src`'s output `out` as input `slot` of `dst`.
+
+        `aux` marks inputs that carry no data shape of interest (initial states, masks).
+        """
+        self.g.add_edge(src, dst, out=out, slot=slot, aux=aux)
+        if recorded is not None:
+            tensor = self.tensor(src, out)
+            if tensor.recorded is None:
+                tensor.recorded = tuple(recorded)
+
+    def tensor(self, node_id: str, out: int = 0) -> TensorInfo:
+        outputs = self.node(node_id).outputs
+        while len(outputs) <= out:
+            outputs.append(TensorInfo())
+        return outputs[out]
+
+    # -- reading ------------------------------------------------------------------
+    def node(self, node_id: str) -> Node:
+        return self.g.nodes[node_id]["node"]
+
+    def __contains__(self, node_id: str) -> bool:
+        return node_id in self.g
+
+    def __len__(self) -> int:
+        return self.g.number_of_nodes()
+
+    def nodes(self) -> Iterator[Node]:
+        """Nodes in a deterministic topological order."""
+        for node_id in nx.lexicographical_topological_sort(self.g, key=self._order_key):
+            yield self.node(node_id)
+
+    def _order_key(self, node_id: str) -> int:
+        return self.g.nodes[node_id]["order"]
+
+    def input_edges(self, node_id: str, *, aux: bool = False) -> list[tuple[str, int, int]]:
+        """(source node, output index, slot) of a node's inputs, ordered by slot."""
+        edges = [(u, d["out"], d["slot"]) for u, _, d in self.g.in_edges(node_id, data=True)
+                 if aux or not d["aux"]]
+        return sorted(edges, key=lambda e: e[2])
+
+    def inputs_of(self, node_id: str) -> list[TensorInfo]:
+        return [self.tensor(u, out) for u, out, _ in self.input_edges(node_id)]
+
+    def producers(self, node_id: str) -> list[str]:
+        return [u for u, _, _ in self.input_edges(node_id)]
+
+    def ancestors(self, node_id: str) -> set[str]:
+        return nx.ancestors(self.g, node_id)
+
+    def descendants(self, node_id: str) -> set[str]:
+        return nx.descendants(self.g, node_id)
+
+    def recurrent_nodes(self) -> list[Node]:
+        return [n for n in self.nodes() if n.is_recurrent]
+
+    def between(self, sources: set[str], target: str) -> list[str]:
+        """Nodes on paths from any of `sources` to `target`, nearest to `target` first."""
+        upstream = self.ancestors(target)
+        found = set()
+        for src in sources & upstream:
+            found |= (self.descendants(src) & upstream) | {src}
+        dist = nx.single_target_shortest_path_length(self.g, target)
+        dist = dict(dist)
+        return sorted(found, key=lambda n: (dist.get(n, 1 << 30), n))

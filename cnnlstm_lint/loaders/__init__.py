@@ -1,0 +1,32 @@
+"""Front ends: turn a model file (or in-memory config) into a ModelGraph."""
+
+from __future__ import annotations
+
+from ..axes import propagate
+from ..graph import ModelGraph
+from .errors import LoadError
+from .keras_config import graph_from_config
+from .keras_file import read_hdf5, read_json, read_keras_zip
+from .sniff import MODEL_SUFFIXES, sniff
+
+__all__ = ["LoadError", "MODEL_SUFFIXES", "load_graph", "graph_from_config"]
+
+_READERS = {"keras_zip": read_keras_zip, "hdf5": read_hdf5, "json": read_json}
+
+
+def load_graph(path: str) -> ModelGraph:
+    """Read a model file into an axis-annotated ModelGraph, or raise LoadError."""
+    try:
+        fmt = sniff(path)
+        if fmt == "onnx":
+            raise LoadError("ONNX models are not supported yet")
+        config = _READERS[fmt](path)
+        try:
+            graph = graph_from_config(config, path)
+        except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
+            raise LoadError(f"malformed model config ({type(exc).__name__}: {exc})") from None
+    except LoadError as exc:
+        exc.path = path
+        raise
+    propagate(graph)
+    return graph

@@ -1,0 +1,399 @@
+"""Keras model config (dict) -> ModelGraph, without Keras.
+
+Reads both layouts: Keras 3 (`module`/`class_name`/`registered_name`, inbound nodes as
+`{"args": [__keras_tensor__ ...]}`) and tf.keras 2.x (`batch_input_shape`, inbound nodes
+as `[[name, node_index, tensor_index, kwargs]]`). Class names are looked up in the tables
+below and nothing else: a config never leads to an import or to running code. Unknown
+and Lambda layers become opaque nodes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..graph import Location, ModelGraph, Node
+from .errors import LoadError
+
+MODEL_CLASSES = {"Sequential", "Functional", "Model"}
+
+_RANKED = {
+    # class name -> (kind, spatial rank)
+    **{f"Conv{r}D": ("conv", r) for r in (1, 2, 3)},
+    **{f"Convolution{r}D": ("conv", r) for r in (1, 2, 3)},
+    **{f"SeparableConv{r}D": ("conv", r) for r in (1, 2)},
+    **{f"SeparableConvolution{r}D": ("conv", r) for r in (1, 2)},
+    **{f"DepthwiseConv{r}D": ("conv", r) for r in (1, 2)},
+    **{f"Conv{r}DTranspose": ("conv", r) for r in (1, 2, 3)},
+    **{f"Convolution{r}DTranspose": ("conv", r) for r in (1, 2, 3)},
+    **{f"{p}{r}D": ("pool", r) for r in (1, 2, 3)
+       for p in ("MaxPooling", "AveragePooling", "MaxPool", "AvgPool")},
+    **{f"{p}{r}D": ("global_pool", r) for r in (1, 2, 3)
+       for p in ("GlobalAveragePooling", "GlobalMaxPooling", "GlobalAvgPool", "GlobalMaxPool")},
+    **{f"{p}{r}D": ("resize", r) for r in (1, 2, 3)
+       for p in ("UpSampling", "ZeroPadding", "Cropping")},
+    **{f"ConvLSTM{r}D": ("conv_recurrent", r) for r in (1, 2, 3)},
+}
+
+_SIMPLE = {
+    "InputLayer": "input",
+    "Flatten": "flatten",
+    "Reshape": "reshape",
+    "Permute": "permute",
+    "Dense": "dense",
+    "LSTM": "recurrent", "GRU": "recurrent", "SimpleRNN": "recurrent",
+    "CuDNNLSTM": "recurrent", "CuDNNGRU": "recurrent",
+    "Embedding": "embedding",
+    "RepeatVector": "repeat",
+    "Concatenate": "concat",
+    **{k: "merge" for k in ("Add", "Multiply", "Average", "Maximum", "Minimum", "Subtract")},
+    **{k: "dropout" for k in ("Dropout", "SpatialDropout1D", "SpatialDropout2D",
+                              "SpatialDropout3D", "GaussianDropout", "AlphaDropout",
+                              "GaussianNoise")},
+    **{k: "norm" for k in ("BatchNormalization", "LayerNormalization", "GroupNormalization",
+                           "UnitNormalization", "SyncBatchNormalization")},
+    **{k: "activation" for k in ("Activation", "ReLU", "LeakyReLU", "PReLU", "ELU",
+                                 "Softmax", "ThresholdedReLU")},
+    **{k: "identity" for k in ("Masking", "Rescaling", "Normalization",
+                               "ActivityRegularization", "Identity")},
+}
+
+_REGULARIZER_KEYS = ("kernel_regularizer", "bias_regularizer", "activity_regularizer",
+                     "recurrent_regularizer", "depthwise_regularizer", "pointwise_regularizer")
+
+_CELL_CLASSES = {"LSTMCell": "LSTM", "GRUCell": "GRU", "SimpleRNNCell": "SimpleRNN"}
+
+
+def _tuple(value: Any, rank: int) -> list[int] | None:
+    if value is None:
+        return None
+    if isinstance(value, int):
+        return [value] * rank
+    return [int(v) for v in value]
+
+
+def _pad_total(value: Any, rank: int) -> list[int]:
+    """Total ZeroPadding/Cropping per axis: an int, (begin, end), or one entry per axis."""
+    if isinstance(value, int):
+        return [2 * value] * rank
+    if rank == 1:
+        return [sum(value)]
+    return [2 * v if isinstance(v, int) else sum(v) for v in value]
+
+
+def _shape(value: Any) -> tuple | None:
+    if isinstance(value, (list, tuple)) and all(v is None or isinstance(v, int) for v in value):
+        return tuple(value)
+    return None
+
+
+def canonical(class_name: str, conf: dict) -> tuple[str, dict]:
+    """The canonical kind and framework-neutral attributes of a Keras layer."""
+    attrs: dict[str, Any] = {}
+    if any(conf.get(k) for k in _REGULARIZER_KEYS):
+        attrs["regularized"] = True
+    if class_name in _RANKED:
+        kind, rank = _RANKED[class_name]
+        attrs["rank"] = rank
+        attrs["channels_first"] = conf.get("data_format") == "channels_first"
+        if kind in ("conv", "conv_recurrent"):
+            attrs.update(filters=conf.get("filters"), kernel=_tuple(conf.get("kernel_size"), rank),
+                         strides=_tuple(conf.get("strides"), rank),
+                         dilation=_tuple(conf.get("dilation_rate"), rank),
+                         padding=str(conf.get("padding", "valid")).lower(),
+                         transpose=class_name.endswith("Transpose"),
+                         output_padding=_tuple(conf.get("output_padding"), rank),
+                         depth_multiplier=conf.get("depth_multiplier", 1))
+        if kind == "pool":
+            attrs.update(kernel=_tuple(conf.get("pool_size"), rank),
+                         strides=_tuple(conf.get("strides"), rank),
+                         padding=str(conf.get("padding", "valid")).lower())
+        if kind == "global_pool":
+            attrs["keepdims"] = bool(conf.get("keepdims", False))
+        if kind == "resize":
+            if class_name.startswith("UpSampling"):
+                attrs["scale"] = _tuple(conf.get("size", 2), rank)
+            elif class_name.startswith("ZeroPadding"):
+                attrs["add"] = _pad_total(conf.get("padding", 1), rank)
+            else:
+                attrs["add"] = [-v for v in _pad_total(conf.get("cropping", 1), rank)]
+        if kind == "conv_recurrent":
+            attrs.update(_recurrent_attrs(class_name, conf))
+        return kind, attrs
+    kind = _SIMPLE.get(class_name, "opaque")
+    if kind == "input":
+        attrs["shape"] = _shape(conf.get("batch_shape") or conf.get("batch_input_shape"))
+    elif kind == "reshape":
+        attrs["target"] = list(conf.get("target_shape") or [])
+    elif kind == "permute":
+        attrs["dims"] = list(conf.get("dims") or [])
+    elif kind == "dense":
+        attrs["units"] = conf.get("units")
+    elif kind == "recurrent":
+        attrs.update(_recurrent_attrs(class_name, conf))
+    elif kind == "embedding":
+        attrs["units"] = conf.get("output_dim")
+    elif kind == "repeat":
+        attrs["n"] = conf.get("n")
+    elif kind == "concat":
+        attrs["axis"] = conf.get("axis", -1)
+    elif kind == "dropout":
+        attrs["rate"] = conf.get("rate", conf.get("stddev", 0.0))
+    elif kind == "flatten":
+        attrs["channels_first"] = conf.get("data_format") == "channels_first"
+    return kind, attrs
+
+
+def _recurrent_attrs(class_name: str, conf: dict) -> dict:
+    return {
+        "cell": class_name.replace("CuDNN", ""),
+        "units": conf.get("units", conf.get("filters")),
+        "return_sequences": bool(conf.get("return_sequences", False)),
+        "return_state": bool(conf.get("return_state", False)),
+        "time_major": bool(conf.get("time_major", False)),
+        "dropout": float(conf.get("dropout") or 0.0),
+        "recurrent_dropout": float(conf.get("recurrent_dropout") or 0.0),
+    }
+
+
+class _Call:
+    """One call of a layer: its input tensors (refs into `produced`) and recorded shapes."""
+
+    def __init__(self, args: list[tuple[str, int, int, tuple | None]],
+                 aux: list[tuple[str, int, int, tuple | None]]):
+        self.args, self.aux = args, aux
+
+
+def _calls(layer: dict) -> list[_Call]:
+    calls = []
+    for node in layer.get("inbound_nodes") or []:
+        if isinstance(node, dict):  # Keras 3
+            calls.append(_Call(_tensors(node.get("args", [])), _tensors(node.get("kwargs", {}))))
+        elif isinstance(node, list):  # tf.keras 2.x: [[name, node_index, tensor_index, kwargs]]
+            refs = [(str(t[0]), int(t[1]), int(t[2]), None) for t in node
+                    if isinstance(t, list) and len(t) >= 3]
+            calls.append(_Call(refs, []))
+    return calls
+
+
+def _tensors(value: Any) -> list[tuple[str, int, int, tuple | None]]:
+    """Every __keras_tensor__ in a nested args structure, in order (iteratively)."""
+    found = []
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if item.get("class_name") == "__keras_tensor__":
+                conf = item.get("config") or {}
+                hist = conf.get("keras_history") or []
+                if len(hist) >= 3:
+                    found.append((str(hist[0]), int(hist[1]), int(hist[2]), _shape(conf.get("shape"))))
+            else:
+                stack.extend(reversed(list(item.values())))
+        elif isinstance(item, (list, tuple)):
+            stack.extend(reversed(item))
+    return found
+
+
+def _refs(spec: Any) -> list[tuple[str, int, int]]:
+    """input_layers / output_layers: one [name, node, index] or a list / dict of them."""
+    if isinstance(spec, dict):
+        spec = list(spec.values())
+    if isinstance(spec, list) and spec and isinstance(spec[0], str):
+        spec = [spec]
+    return [(str(s[0]), int(s[1]), int(s[2])) for s in spec or [] if isinstance(s, list) and len(s) >= 3]
+
+
+def _recorded_input(layer: dict) -> list[tuple | None]:
+    shape = (layer.get("build_config") or {}).get("input_shape")
+    if isinstance(shape, list) and shape and isinstance(shape[0], list):
+        return [_shape(s) for s in shape]
+    if isinstance(shape, dict):
+        return [_shape(s) for s in shape.values()]
+    return [_shape(shape)]
+
+
+def _is_model(layer: dict) -> bool:
+    conf = layer.get("config")
+    return layer.get("class_name") in MODEL_CLASSES or (isinstance(conf, dict) and "layers" in conf)
+
+
+Ref = tuple[str, int]
+
+
+class KerasGraphBuilder:
+    def __init__(self, file: str):
+        self.graph = ModelGraph(file, "keras")
+        self.file = file
+
+    def build(self, config: dict) -> ModelGraph:
+        if not isinstance(config, dict) or not _is_model(config):
+            raise LoadError("not a Keras model config (no Sequential/Functional model with layers)")
+        self.graph.outputs = self.model(config, "", (), 0, None, "")
+        if not self.graph.inputs:
+            raise LoadError("the model config has no inputs")
+        return self.graph
+
+    # -- models -------------------------------------------------------------------
+    def model(self, layer: dict, prefix: str, scope: tuple, per_step: int,
+              inputs: list[Ref] | None, pointer: str) -> list[Ref]:
+        conf = layer.get("config")
+        if isinstance(conf, list):  # Keras 2.0 Sequential: the config is the layer list
+            conf = {"layers": conf}
+        if not isinstance(conf, dict) or not isinstance(conf.get("layers"), list):
+            raise LoadError(f"model {layer.get('class_name')!r} has no layer list")
+        pointer = f"{pointer}/config"
+        if "input_layers" in conf or any("inbound_nodes" in l for l in conf["layers"] if isinstance(l, dict)):
+            return self.functional(conf, prefix, scope, per_step, inputs, pointer)
+        return self.sequential(layer, conf, prefix, scope, per_step, inputs, pointer)
+
+    def sequential(self, layer: dict, conf: dict, prefix: str, scope: tuple, per_step: int,
+                   inputs: list[Ref] | None, pointer: str) -> list[Ref]:
+        ref = inputs[0] if inputs else None
+        shape = _shape(conf.get("build_input_shape")) or _shape((layer.get("build_config") or {}).get("input_shape"))
+        for i, item in enumerate(conf["layers"]):
+            if not isinstance(item, dict):
+                raise LoadError(f"layer {i} of a Sequential model is not an object")
+            item_conf = item.get("config") if isinstance(item.get("config"), dict) else {}
+            if item.get("class_name") == "InputLayer":
+                if ref is None:
+                    ref = self.input_node(item, prefix, scope, f"{pointer}/layers/{i}")
+                continue
+            if ref is None:
+                first = _shape(item_conf.get("batch_input_shape") or item_conf.get("batch_shape"))
+                first = first or shape or _recorded_input(item)[0]
+                ref = self.input_node({"class_name": "InputLayer", "config": {
+                    "name": "input", "batch_shape": first}}, prefix, scope, f"{pointer}/layers/{i}")
+            recorded = _recorded_input(item) if not _is_model(item) else [None]
+            refs = self.layer(item, prefix, scope, per_step, [ref], recorded[:1], [], 0,
+                              f"{pointer}/layers/{i}")
+            if not refs:
+                raise LoadError(f"layer {self.name(item)!r} produced no output")
+            ref = refs[0]
+        if ref is None:
+            raise LoadError("a Sequential model has no layers")
+        return [ref]
+
+    def functional(self, conf: dict, prefix: str, scope: tuple, per_step: int,
+                   inputs: list[Ref] | None, pointer: str) -> list[Ref]:
+        layers = [l for l in conf["layers"] if isinstance(l, dict)]
+        input_names = [name for name, _, _ in _refs(conf.get("input_layers"))]
+        produced: dict[tuple[str, int], list[Ref]] = {}
+        pending = []
+        for i, layer in enumerate(layers):
+            name, at = self.name(layer), f"{pointer}/layers/{i}"
+            if layer.get("class_name") == "InputLayer":
+                if inputs is not None and name in input_names and input_names.index(name) < len(inputs):
+                    produced[(name, 0)] = [inputs[input_names.index(name)]]
+                else:
+                    produced[(name, 0)] = [self.input_node(layer, prefix, scope, at)]
+                continue
+            pending += [(layer, k, call, at) for k, call in enumerate(_calls(layer))]
+        # Configs list layers in call order, but be robust to any order: sweep until stuck.
+        while pending:
+            waiting = []
+            for layer, k, call, at in pending:
+                needed = [(n, ni) for n, ni, _, _ in call.args + call.aux]
+                if not all(key in produced for key in needed):
+                    waiting.append((layer, k, call, at))
+                    continue
+                args = [produced[(n, ni)][ti] for n, ni, ti, _ in call.args
+                        if ti < len(produced[(n, ni)])]
+                aux = [produced[(n, ni)][ti] for n, ni, ti, _ in call.aux
+                       if ti < len(produced[(n, ni)])]
+                recorded = [rec for _, _, _, rec in call.args]
+                produced[(self.name(layer), k)] = self.layer(layer, prefix, scope, per_step, args,
+                                                             recorded, aux, k, at)
+            if len(waiting) == len(pending):
+                missing = sorted({n for _, _, c, _ in waiting for n, _, _, _ in c.args + c.aux})
+                raise LoadError(f"layer inputs never defined: {', '.join(missing[:5])}")
+            pending = waiting
+        outputs = []
+        for name, ni, ti in _refs(conf.get("output_layers")):
+            if (name, ni) not in produced or ti >= len(produced[(name, ni)]):
+                raise LoadError(f"model output {name!r} is not produced by any layer")
+            outputs.append(produced[(name, ni)][ti])
+        return outputs
+
+    # -- layers -------------------------------------------------------------------
+    @staticmethod
+    def name(layer: dict) -> str:
+        conf = layer.get("config") if isinstance(layer.get("config"), dict) else {}
+        return str(layer.get("name") or conf.get("name") or layer.get("class_name") or "layer")
+
+    def input_node(self, layer: dict, prefix: str, scope: tuple, pointer: str) -> Ref:
+        conf = layer.get("config") if isinstance(layer.get("config"), dict) else {}
+        kind, attrs = canonical("InputLayer", conf)
+        node = self.add(prefix + self.name(layer), kind, "InputLayer", attrs, scope, 0, pointer)
+        self.graph.inputs.append(node.id)
+        return (node.id, 0)
+
+    def add(self, node_id: str, kind: str, op: str, attrs: dict, scope: tuple, per_step: int,
+            pointer: str) -> Node:
+        base, n = node_id, 1
+        while node_id in self.graph:  # a name reused in another scope of the same path
+            node_id, n = f"{base}~{n}", n + 1
+        node = Node(node_id, kind, op, attrs, Location(self.file, node_id, pointer), scope, per_step)
+        return self.graph.add_node(node)
+
+    def layer(self, layer: dict, prefix: str, scope: tuple, per_step: int, args: list[Ref],
+              recorded: list, aux: list[Ref], call: int, pointer: str) -> list[Ref]:
+        class_name = str(layer.get("class_name"))
+        conf = layer.get("config") if isinstance(layer.get("config"), dict) else {}
+        node_id = prefix + self.name(layer) + (f"#{call}" if call else "")
+        if _is_model(layer):
+            return self.model(layer, node_id + "/", scope + (node_id,), per_step, args, pointer)
+        if class_name == "TimeDistributed" and isinstance(conf.get("layer"), dict):
+            inner = conf["layer"]
+            inner_rec = [None if r is None else (r[0],) + r[2:] for r in recorded]
+            return self.layer(inner, node_id + "/", scope + (node_id,), per_step + 1, args,
+                              inner_rec, aux, 0, pointer + "/config/layer")
+        op, attrs_conf = class_name, conf
+        extra: dict[str, Any] = {}
+        if class_name == "Bidirectional" and isinstance(conf.get("layer"), dict):
+            inner = conf["layer"]
+            op = str(inner.get("class_name"))
+            attrs_conf = inner.get("config") if isinstance(inner.get("config"), dict) else {}
+            extra = {"bidirectional": True, "merge_mode": conf.get("merge_mode", "concat")}
+        if op == "RNN" and isinstance(attrs_conf.get("cell"), dict):
+            cell = attrs_conf["cell"]
+            op = _CELL_CLASSES.get(str(cell.get("class_name")), "RNN")
+            merged_conf = {**(cell.get("config") or {}), **{k: v for k, v in attrs_conf.items() if k != "cell"}}
+            attrs_conf = merged_conf
+        kind, attrs = canonical(op, attrs_conf)
+        attrs.update(extra)
+        if kind == "opaque":
+            attrs["module"] = layer.get("module")
+        if kind == "input":  # an InputLayer reached as a plain layer: pass through
+            return args[:1]
+        node = self.add(node_id, kind, op, attrs, scope, per_step, pointer)
+        if kind == "opaque":
+            what = "Lambda layer: its code is not run" if op == "Lambda" else \
+                f"layer class {op!r} is not a built-in Keras layer this linter knows"
+            node.notes.append(what + "; shapes after it come only from what the file records")
+        for slot, ref in enumerate(args):
+            rec = recorded[slot] if slot < len(recorded) else None
+            self.graph.connect(ref[0], ref[1], node.id, slot, recorded=self._same_frame(ref, node, rec))
+        for slot, ref in enumerate(aux, start=len(args)):
+            self.graph.connect(ref[0], ref[1], node.id, slot, aux=True)
+        outputs = 1
+        if kind == "recurrent" and attrs.get("return_state"):
+            outputs += (2 if attrs.get("cell") == "LSTM" else 1) * (2 if attrs.get("bidirectional") else 1)
+        if attrs.get("bidirectional") and attrs.get("merge_mode", "concat") is None:
+            outputs += 1
+        self.graph.tensor(node.id, outputs - 1)
+        return [(node.id, i) for i in range(outputs)]
+
+    def _same_frame(self, ref: Ref, consumer: Node, shape: tuple | None) -> tuple | None:
+        """A consumer's recorded input shape, in the producer's own (per-step) frame."""
+        if shape is None:
+            return None
+        extra = consumer.per_step - self.graph.node(ref[0]).per_step
+        if extra == 0:
+            return shape
+        if extra < 0 and len(shape) > -extra:  # consumer outside the TimeDistributed scope
+            return (shape[0],) + shape[1 - extra:]
+        return None
+
+
+def graph_from_config(config: dict, file: str) -> ModelGraph:
+    return KerasGraphBuilder(file).build(config)

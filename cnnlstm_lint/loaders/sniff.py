@@ -1,0 +1,53 @@
+"""Decide a file's format from its first bytes, after cheap checks on what it is.
+
+The extension is only a hint for formats without a magic number (ONNX protobuf).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+
+from .errors import LoadError
+
+ZIP_MAGIC = b"PK\x03\x04"
+HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+LFS_POINTER = b"version https://git-lfs"
+MAX_FILE_SIZE = 2 * 1024**3  # 2 GiB: larger than any model config needs
+MODEL_SUFFIXES = (".keras", ".h5", ".hdf5", ".json", ".onnx")
+
+
+def sniff(path: str, max_size: int = MAX_FILE_SIZE) -> str:
+    """Return 'keras_zip', 'hdf5', 'json' or 'onnx', or raise LoadError."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise LoadError("no such file") from None
+    except OSError as exc:
+        raise LoadError(f"cannot stat: {exc.strerror}") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise LoadError("is a directory, not a model file")
+    if not stat.S_ISREG(info.st_mode):
+        raise LoadError("not a regular file (device, FIFO or socket)")
+    if info.st_size == 0:
+        raise LoadError("empty file")
+    if info.st_size > max_size:
+        raise LoadError(f"file is {info.st_size} bytes, over the {max_size}-byte limit")
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(1024)
+    except OSError as exc:
+        raise LoadError(f"cannot read: {exc.strerror}") from None
+    if head.startswith(ZIP_MAGIC):
+        return "keras_zip"
+    if head.startswith(HDF5_MAGIC) or head[512:520] == HDF5_MAGIC:
+        return "hdf5"
+    if head.startswith(LFS_POINTER):
+        raise LoadError("this is a Git LFS pointer, not a model (run `git lfs pull`)")
+    if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
+        return "json"
+    if path.lower().endswith(".onnx"):
+        return "onnx"
+    suffix = os.path.splitext(path)[1] or "no extension"
+    raise LoadError(f"unrecognised file format ({suffix}; expected a .keras zip, "
+                    "HDF5, Keras JSON or ONNX model)")

@@ -1,0 +1,108 @@
+"""What every rule shares: the Rule class, its options, and questions about the graph."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+from ..axes import Axis
+from ..findings import Finding, Severity
+from ..graph import ModelGraph, Node
+
+
+@dataclass(frozen=True)
+class Option:
+    default: Any
+    type: type
+    help: str
+
+
+class Rule:
+    """A rule: metadata here, the check in `check`, the documentation in the docstring.
+
+    The docstring has the sections What it does / Why is this bad? / Example /
+    Use instead / Options; docs.py renders it as rules/<code>.md.
+    """
+
+    code: str = ""
+    name: str = ""
+    severity: Severity = Severity.WARNING
+    options: dict[str, Option] = {}
+
+    def check(self, graph: ModelGraph, options: dict[str, Any]) -> Iterator[Finding]:
+        raise NotImplementedError
+
+    def finding(self, node: Node, message: str, *, related: list[str], evidence: dict,
+                remedy: str, remedy_ids: tuple[str, ...] = ()) -> Finding:
+        if remedy_ids:
+            evidence = {**evidence, "remedy_ids": list(remedy_ids)}
+        return Finding(self.code, self.name, self.severity, message, node.id, related,
+                       evidence, remedy, remedy_ids[0] if remedy_ids else "", node.location)
+
+    def skip(self, graph: ModelGraph, node: Node, reason: str) -> None:
+        """Record why this rule could not judge a node (shown with --verbose)."""
+        graph.notes.append(f"{self.code} not judged on {node.id}: {reason}")
+
+
+# -- questions rules ask of the annotated graph ----------------------------------------
+
+
+def step_input(graph: ModelGraph, node: Node) -> tuple[Axis, ...] | None:
+    """A node's main input as the layer itself sees it (TimeDistributed steps removed)."""
+    ins = graph.inputs_of(node.id)
+    if not ins or ins[0].axes is None:
+        return None
+    axes = ins[0].axes
+    return (axes[0],) + axes[1 + node.per_step:] if node.per_step else axes
+
+
+def time_axis(graph: ModelGraph, node: Node) -> Axis | None:
+    axes = step_input(graph, node)
+    if axes is None or len(axes) < 3:
+        return None
+    return axes[0] if node.attrs.get("time_major") else axes[1]
+
+
+def unknown_reason(graph: ModelGraph, node: Node) -> str:
+    upstream = [graph.node(n) for n in graph.ancestors(node.id)]
+    opaque = sorted(n.id for n in upstream if n.kind == "opaque")
+    if opaque:
+        return f"its input passes through opaque layer(s) {', '.join(opaque)}"
+    return "its input shape is unknown"
+
+
+def has_unknown(axis: Axis) -> bool:
+    return axis.role == "unknown" or any(src.role == "unknown" for src in axis.origin)
+
+
+def built_by(graph: ModelGraph, node: Node, *axes: Axis) -> list[str]:
+    """The layers between the sources of `axes` and `node`, nearest first."""
+    sources = {src.node for axis in axes for src in axis.origin}
+    return [n for n in graph.between(sources, node.id) if n != node.id]
+
+
+def layer_title(node: Node) -> str:
+    """E.g. "LSTM `lstm`" or "Bidirectional LSTM `bilstm`"."""
+    op = f"Bidirectional {node.op}" if node.attrs.get("bidirectional") else node.op
+    return f"{op} `{node.id}`"
+
+
+def axis_json(axis: Axis) -> dict:
+    return {
+        "size": axis.size,
+        "role": axis.role,
+        "origin": [{"node": src.node, "axis": src.axis, "role": src.role, "size": src.size,
+                    "label": src.label} for src in axis.sources],
+        "provenance": axis.describe(),
+    }
+
+
+def shape_text(axes: tuple[Axis, ...] | None) -> str:
+    if axes is None:
+        return "unknown"
+    return "(" + ", ".join("None" if a.size is None else str(a.size) for a in axes) + ")"
+
+
+def spatial_sources(axis: Axis) -> list:
+    """Spatial source axes of size > 1 (or unknown size) in an axis' origin."""
+    return [s for s in axis.sources if s.role == "spatial" and (s.size is None or s.size > 1)]

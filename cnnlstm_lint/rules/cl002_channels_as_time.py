@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+from ..findings import Severity
+from .base import Rule, axis_json, built_by, has_unknown, layer_title, shape_text, step_input, time_axis, unknown_reason
+
+_FEATURE_ROLES = {"channel", "feature"}
+
+
+class ChannelsAsTime(Rule):
+    """
+    ## What it does
+    Flags a recurrent layer whose time axis was made only from channels or features
+    computed inside the model: a pooled vector reshaped to `(C, 1)`, a `Dense` output
+    reshaped into steps, or a `Permute` that moves conv channels onto the time axis.
+
+    ## Why is this bad?
+    Channels and Dense units have no order: channel 7 is not "after" channel 6. The
+    recurrent layer reads one number per step from an arbitrary permutation of features
+    that a Dense layer would have seen all at once, which is slower to train and
+    usually worse.
+
+    ## Example
+    ```python
+    y = layers.Conv2D(16, 3)(x)
+    y = layers.GlobalAveragePooling2D()(y)   # (16,)
+    y = layers.Reshape((16, 1))(y)           # 16 "steps" of 1 channel each
+    y = layers.LSTM(8)(y)
+    ```
+
+    ## Use instead
+    ```python
+    y = layers.GlobalAveragePooling2D()(y)
+    y = layers.Dense(64, activation="relu")(y)
+    ```
+    or, for sequences of frames, `TimeDistributed(cnn)` so that time comes from the data.
+    Raw model inputs are not judged: a vector input reshaped to `(N, 1)` may well be a
+    time series.
+
+    ## Options
+    None.
+    """
+
+    code = "CL002"
+    name = "channels-as-time"
+    severity = Severity.WARNING
+
+    def check(self, graph, options):
+        for node in graph.recurrent_nodes():
+            time = time_axis(graph, node)
+            if time is None:
+                self.skip(graph, node, unknown_reason(graph, node))
+                continue
+            sources = time.sources
+            if not sources or has_unknown(time) or time.size == 1:
+                continue
+            if any(s.role not in _FEATURE_ROLES for s in sources):
+                continue
+            if any(graph.node(s.node).kind == "input" for s in sources):
+                continue  # a raw input vector may be a genuine series
+            what = " × ".join(f"{'channels' if s.role == 'channel' else 'features'} "
+                              f"of `{s.node}`" for s in sources)
+            steps = "?" if time.size is None else time.size
+            yield self.finding(
+                node, f"{layer_title(node)} steps through {steps} {what}, which have no order.",
+                related=built_by(graph, node, time),
+                evidence={"input_shape": shape_text(step_input(graph, node)),
+                          "time_axis": axis_json(time),
+                          "provenance": f"time axis of {steps} steps = {time.describe()}"},
+                remedy=(f"Feed the features to Dense instead of {node.op}: "
+                        "GlobalAveragePooling2D() (or Flatten()) then Dense(64); for clips, "
+                        "make time come from the frames with TimeDistributed(cnn)."),
+                remedy_ids=("gap_dense_head", "flatten_dense_head", "timedistributed_cnn"),
+            )

@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+from ..findings import Severity
+from .base import Rule, axis_json, built_by, layer_title, shape_text, time_axis
+
+# Time axes that come from the data (not the output steps of a recurrent layer).
+_DATA_TIME_KINDS = {"input", "conv", "pool", "resize", "embedding"}
+_MIXED_ROLES = {"spatial", "channel", "feature"}
+
+
+class MissingTimeDistributed(Rule):
+    """
+    ## What it does
+    Flags a model whose input has a time axis (a clip of frames, a sequence) when,
+    before a recurrent layer, that time axis is merged with spatial or feature axes —
+    `Flatten()` over a whole clip, `Reshape((T * H, W, C))` to push a clip through
+    `Conv2D` — and a recurrent layer whose time axis comes from the batch axis.
+
+    ## Why is this bad?
+    Once frames are merged with pixels or features, later layers mix time into space:
+    the "image" the CNN sees is the frames stacked on top of each other, and the
+    sequence the LSTM receives is no longer one step per frame. Per-frame layers must
+    run on each frame separately and keep the time axis intact.
+
+    ## Example
+    ```python
+    x = keras.Input((8, 16, 16, 1))          # 8 frames
+    y = layers.Reshape((128, 16, 1))(x)      # frames stacked into one tall image
+    y = layers.Conv2D(4, 3, padding="same")(y)
+    ```
+
+    ## Use instead
+    ```python
+    y = layers.TimeDistributed(layers.Conv2D(4, 3, padding="same"))(x)
+    y = layers.TimeDistributed(layers.GlobalAveragePooling2D())(y)
+    y = layers.LSTM(16)(y)
+    ```
+
+    ## Options
+    None.
+    """
+
+    code = "CL003"
+    name = "missing-timedistributed"
+    severity = Severity.ERROR
+
+    def check(self, graph, options):
+        recurrent = graph.recurrent_nodes()
+        if not recurrent:
+            return
+        recurrent_ids = {n.id for n in recurrent}
+        for node in graph.nodes():
+            if node.kind == "input" or node.is_recurrent:
+                continue
+            downstream = sorted(graph.descendants(node.id) & recurrent_ids)
+            if not downstream:
+                continue
+            new_merges = self._merged_time_axes(graph, node)
+            if new_merges:
+                axis = new_merges[0]
+                time_src = next(s for s in axis.sources if s.role == "time")
+                others = [s for s in axis.sources if s.role in _MIXED_ROLES]
+                target = graph.node(downstream[0])
+                mixed = " × ".join(f"{s.label} {s.size}" for s in others)
+                yield self.finding(
+                    node,
+                    f"{node.op} `{node.id}` merges the {time_src.size}-step time axis of "
+                    f"`{time_src.node}` with {mixed} before {layer_title(target)}, so per-frame "
+                    f"layers no longer run per frame.",
+                    related=[*built_by(graph, node, axis), *downstream],
+                    evidence={"merged_axis": axis_json(axis),
+                              "provenance": f"axis of {axis.size} = {axis.describe()}"},
+                    remedy=(f"Keep the time axis: instead of {node.op}, wrap the per-frame "
+                            "layers in TimeDistributed(...) (e.g. TimeDistributed(Conv2D(...)), "
+                            "TimeDistributed(GlobalAveragePooling2D())) so that the "
+                            f"{target.op} receives (batch, time, features)."),
+                    remedy_ids=("timedistributed_cnn",),
+                )
+        for node in recurrent:
+            time = time_axis(graph, node)
+            if time is None:
+                continue
+            batch = [s for s in time.sources if s.role == "batch"]
+            if batch:
+                yield self.finding(
+                    node,
+                    f"{layer_title(node)} takes its time axis from the batch axis of "
+                    f"`{batch[0].node}`: it runs across different samples, not through time.",
+                    related=built_by(graph, node, time),
+                    evidence={"time_axis": axis_json(time),
+                              "provenance": f"time axis = {time.describe()}"},
+                    remedy=("Give the input a real time axis (batch, time, ...) and apply the "
+                            "CNN per step with TimeDistributed(...); do not reshape the batch "
+                            "into steps."),
+                    remedy_ids=("timedistributed_cnn",),
+                )
+
+    @staticmethod
+    def _merged_time_axes(graph, node):
+        """Axes this node creates that merge a data time axis with spatial/feature axes."""
+        def mixes(axis):
+            roles = {s.role for s in axis.sources}
+            has_time = any(s.role == "time" and graph.node(s.node).kind in _DATA_TIME_KINDS
+                           for s in axis.sources)
+            return has_time and bool(roles & _MIXED_ROLES)
+
+        before = {a.origin for t in graph.inputs_of(node.id) for a in (t.axes or ())
+                  if mixes(a)}
+        found = []
+        for tensor in node.outputs:
+            for axis in tensor.axes or ():
+                if mixes(axis) and axis.origin not in before:
+                    found.append(axis)
+        return found

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from ..findings import Severity
+from .base import Rule, axis_json, built_by, layer_title, shape_text, step_input, time_axis, unknown_reason
+
+
+class SingleStepRecurrence(Rule):
+    """
+    ## What it does
+    Flags a recurrent layer whose time axis has a static length of 1, as made by
+    `Reshape((1, C))` after global pooling or after a `Dense` layer.
+
+    ## Why is this bad?
+    With one step there is no recurrence: the layer is a Dense layer with extra gates
+    and parameters, and the "temporal modelling" the architecture suggests never
+    happens. It is a frequent suggestion for silencing the rank error an LSTM raises on
+    2-D input.
+
+    ## Example
+    ```python
+    y = layers.GlobalAveragePooling2D()(y)    # (C,)
+    y = layers.Reshape((1, 8))(y)             # one step
+    y = layers.LSTM(8)(y)
+    ```
+
+    ## Use instead
+    ```python
+    y = layers.GlobalAveragePooling2D()(y)
+    y = layers.Dense(64, activation="relu")(y)
+    ```
+    or, if the data has frames, `TimeDistributed(cnn)` over a real time axis.
+
+    ## Options
+    None.
+    """
+
+    code = "CL005"
+    name = "single-step-recurrence"
+    severity = Severity.WARNING
+
+    def check(self, graph, options):
+        for node in graph.recurrent_nodes():
+            time = time_axis(graph, node)
+            if time is None:
+                self.skip(graph, node, unknown_reason(graph, node))
+                continue
+            if time.size != 1:
+                continue
+            yield self.finding(
+                node,
+                f"{layer_title(node)} runs over a single time step, so it is a Dense layer "
+                "with extra gates: nothing recurs.",
+                related=built_by(graph, node, *step_input(graph, node)[1:]),
+                evidence={"input_shape": shape_text(step_input(graph, node)),
+                          "time_axis": axis_json(time)},
+                remedy=(f"Replace the Reshape((1, ...)) and {node.op} with Dense(...) on the "
+                        "pooled features (GlobalAveragePooling2D() or Flatten() then Dense), or "
+                        "feed a real sequence: TimeDistributed(cnn) over frames."),
+                remedy_ids=("gap_dense_head", "flatten_dense_head", "timedistributed_cnn"),
+            )

@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+from ..findings import Severity
+from .base import Rule, layer_title
+
+
+class NoDropout(Rule):
+    """
+    ## What it does
+    Flags a model that has a recurrent layer but no dropout of any kind — no
+    `Dropout`/`SpatialDropout*`/`GaussianDropout`/`GaussianNoise` layer, no `dropout`
+    or `recurrent_dropout` on a recurrent layer — and no weight regularizer on any
+    layer.
+
+    ## Why is this bad?
+    CNN + recurrent models have many parameters and are usually trained on small
+    labelled sets; without any regularization they memorise the training set and the
+    validation score falls behind early. It is the most common cause of a model that
+    "trains fine but validates badly" once the architecture itself is right.
+
+    Not judged on inference-only exports (ONNX files whose exporter strips dropout).
+
+    ## Example
+    ```python
+    y = layers.TimeDistributed(frame_cnn)(clip)
+    y = layers.LSTM(16)(y)
+    out = layers.Dense(5, activation="softmax")(y)
+    ```
+
+    ## Use instead
+    ```python
+    y = layers.LSTM(16, dropout=0.2, recurrent_dropout=0.2)(y)
+    y = layers.Dropout(0.3)(y)
+    out = layers.Dense(5, activation="softmax")(y)
+    ```
+
+    ## Options
+    None.
+    """
+
+    code = "CL006"
+    name = "no-dropout"
+    severity = Severity.WARNING
+
+    def check(self, graph, options):
+        recurrent = graph.recurrent_nodes()
+        if not recurrent:
+            return
+        if graph.meta.get("inference_only"):
+            self.skip(graph, recurrent[0], "an inference-only export, where dropout is stripped")
+            return
+        nodes = list(graph.nodes())
+        if any(n.kind == "dropout" and (n.attrs.get("rate") or 0) > 0 for n in nodes):
+            return
+        if any((n.attrs.get("dropout") or 0) > 0 or (n.attrs.get("recurrent_dropout") or 0) > 0
+               for n in recurrent):
+            return
+        if any(n.attrs.get("regularized") for n in nodes):
+            return
+        first = recurrent[0]
+        others = [n.id for n in recurrent[1:]]
+        yield self.finding(
+            first,
+            f"The model has {layer_title(first)} but no dropout of any kind and no weight "
+            "regularizer on any layer.",
+            related=others,
+            evidence={"recurrent_layers": [n.id for n in recurrent], "dropout_layers": [],
+                      "regularized_layers": []},
+            remedy=(f"Add Dropout(0.3) between `{first.id}` and the head, and/or "
+                    f"dropout=0.2, recurrent_dropout=0.2 on the {first.op}."),
+            remedy_ids=("dropout_before_head", "recurrent_dropout"),
+        )

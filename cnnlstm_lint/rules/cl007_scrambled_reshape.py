@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+from ..axes import aligned_permutation
+from ..findings import Severity
+from .base import Rule, axis_json, built_by, layer_title, shape_text, step_input
+
+_CONSUMERS = {"recurrent", "conv_recurrent", "conv", "pool"}
+
+
+class ScrambledReshape(Rule):
+    """
+    ## What it does
+    Flags a recurrent, conv or pooling layer that receives a *scrambled* axis: one
+    made by a `Reshape` whose new boundaries cut through an existing axis, mixing
+    pieces of several axes in memory order. The usual cause is a CRNN that reshapes
+    `(H, W, C)` straight to `(W, H * C)` without first moving W in front.
+
+    ## Why is this bad?
+    `Reshape` never moves data, it only re-reads the same memory. Reshaping
+    `(8, 32, 16)` to `(32, 128)` gives step 0 the first four columns of row 0 and step
+    1 the next four, and so on: each "time step" is a chunk of one row, not a column.
+    The model still trains, on a sequence that does not exist in the image.
+
+    ## Example
+    ```python
+    y = layers.MaxPooling2D(2)(y)              # (8, 32, 16): H, W, C
+    y = layers.Reshape((32, 128))(y)           # meant (W, H * C)
+    y = layers.Bidirectional(layers.LSTM(16, return_sequences=True))(y)
+    ```
+
+    ## Use instead
+    ```python
+    y = layers.Permute((2, 1, 3))(y)           # (32, 8, 16): W, H, C
+    y = layers.Reshape((32, 128))(y)
+    ```
+
+    ## Options
+    None.
+    """
+
+    code = "CL007"
+    name = "scrambled-reshape"
+    severity = Severity.ERROR
+
+    def check(self, graph, options):
+        for node in graph.nodes():
+            if node.kind not in _CONSUMERS:
+                continue
+            axes = step_input(graph, node)
+            if axes is None:
+                continue
+            scrambled = [(i, a) for i, a in enumerate(axes) if a.role == "scrambled"]
+            if not scrambled:
+                continue
+            index, axis = scrambled[0]
+            culprit = self._culprit(graph, node)
+            remedy, perm = self._remedy(graph, culprit)
+            pieces = " + ".join(f"{'?' if size is None else size} of {src.label} {src.size}"
+                                for src, size in axis.parts)
+            what = "time axis" if node.is_recurrent and index == 1 else f"axis {index}"
+            yield self.finding(
+                node,
+                f"{layer_title(node)} receives a scrambled {what} of {axis.size}: "
+                f"{'`' + culprit.id + '`' if culprit else 'a Reshape'} cuts through axes "
+                f"({pieces}), mixing them in memory order.",
+                related=([culprit.id] if culprit else []) + [
+                    n for n in built_by(graph, node, axis) if not culprit or n != culprit.id],
+                evidence={"input_shape": shape_text(axes), "scrambled_axis": axis_json(axis),
+                          "reshape": culprit.id if culprit else None,
+                          "permute": list(perm) if perm else None,
+                          "provenance": f"{what} of {axis.size} = {axis.describe()}"},
+                remedy=remedy,
+                remedy_ids=("insert_permute",),
+            )
+
+    @staticmethod
+    def _culprit(graph, node):
+        """The nearest upstream reshape that made a scrambled axis from unscrambled ones."""
+        for node_id in graph.between(graph.ancestors(node.id), node.id):
+            cand = graph.node(node_id)
+            if cand.kind != "reshape" or not cand.outputs or cand.outputs[0].axes is None:
+                continue
+            ins = graph.inputs_of(cand.id)
+            before = ins[0].axes if ins else None
+            if any(a.role == "scrambled" for a in cand.outputs[0].axes) and before and \
+                    not any(a.role == "scrambled" for a in before):
+                return cand
+        return None
+
+    @staticmethod
+    def _remedy(graph, culprit):
+        if culprit is None:
+            return ("Insert the Permute that puts the wanted time axis first before the "
+                    "Reshape."), None
+        before = graph.inputs_of(culprit.id)[0].axes
+        start = 1 + culprit.per_step
+        target = culprit.attrs.get("target") or []
+        perm = aligned_permutation(before[start:], target)
+        if perm is None:
+            return (f"Reorder the axes with Permute(...) before `{culprit.id}` so that the "
+                    "Reshape only merges neighbouring axes."), None
+        order = ", ".join(f"{before[start + p - 1].parts[0][0].label if before[start + p - 1].parts else '?'}"
+                          for p in perm)
+        return (f"Insert Permute({tuple(perm)}) before `{culprit.id}` (giving {order}), "
+                f"then keep Reshape({tuple(target)})."), perm

@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+from ..findings import Severity
+from .base import Option, Rule, axis_json
+
+
+class ConcatImbalance(Rule):
+    """
+    ## What it does
+    Flags a `Concatenate` that joins a branch which went through a recurrent layer with
+    one that did not, when their widths differ by more than `max-ratio` times — for
+    example a flattened CNN map of 16384 values next to a 16-unit LSTM state.
+
+    ## Why is this bad?
+    The layer after the concatenation sees a thousand CNN values for every recurrent
+    one. Early in training the wide branch dominates the gradient and the recurrent
+    branch contributes little; the model behaves like the CNN alone, with the LSTM's
+    parameters as dead weight.
+
+    ## Example
+    ```python
+    a = layers.Flatten()(layers.Conv2D(16, 3, padding="same")(image))  # 16384
+    b = layers.LSTM(16)(sequence)                                       # 16
+    y = layers.Concatenate()([a, b])
+    ```
+
+    ## Use instead
+    ```python
+    a = layers.GlobalAveragePooling2D()(layers.Conv2D(16, 3, padding="same")(image))
+    # or Dense(64) on the wide branch before concatenating
+    y = layers.Concatenate()([a, b])
+    ```
+
+    ## Options
+    - `max-ratio` (float, default 16): the largest accepted ratio of branch widths.
+    """
+
+    code = "CL008"
+    name = "concat-imbalance"
+    severity = Severity.INFO
+    options = {"max-ratio": Option(16.0, float, "largest accepted ratio of branch widths")}
+
+    def check(self, graph, options):
+        limit = float(options.get("max-ratio", 16.0))
+        for node in graph.nodes():
+            if node.kind != "concat":
+                continue
+            branches = []
+            for (src, _, _), tensor in zip(graph.input_edges(node.id), graph.inputs_of(node.id)):
+                if tensor.axes is None or tensor.axes[-1].size is None:
+                    break
+                upstream = graph.ancestors(src) | {src}
+                recurrent = any(graph.node(n).is_recurrent for n in upstream)
+                branches.append((src, recurrent, tensor.axes[-1]))
+            else:
+                worst = None
+                for a_src, a_rec, a in branches:
+                    for b_src, b_rec, b in branches:
+                        if a_rec and not b_rec and min(a.size, b.size) > 0:
+                            ratio = max(a.size, b.size) / min(a.size, b.size)
+                            if ratio > limit and (worst is None or ratio > worst[0]):
+                                worst = (ratio, a_src, a, b_src, b)
+                if worst is None:
+                    continue
+                ratio, rec_src, rec_axis, other_src, other_axis = worst
+                yield self.finding(
+                    node,
+                    f"Concatenate `{node.id}` joins {other_axis.size} values from `{other_src}` "
+                    f"with {rec_axis.size} from recurrent branch `{rec_src}` "
+                    f"({ratio:.0f}× apart, limit {limit:g}×).",
+                    related=[other_src, rec_src],
+                    evidence={"wide_branch": {"node": other_src, **axis_json(other_axis)},
+                              "recurrent_branch": {"node": rec_src, **axis_json(rec_axis)},
+                              "ratio": round(ratio, 2), "max_ratio": limit},
+                    remedy=(f"Bring `{other_src}` down before concatenating: "
+                            "GlobalAveragePooling2D() instead of Flatten(), or a Dense(64) "
+                            "projection on the wide branch."),
+                    remedy_ids=("pool_wide_branch", "dense_projection"),
+                )
