@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import sys
+from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+from .files import Target
 from .findings import Finding
 from .graph import ModelGraph
 from .rules import REGISTRY, Rule
@@ -56,3 +60,64 @@ def run_rules(graph: ModelGraph, rules: list[Rule],
 
 def sort_findings(findings: list[Finding]) -> list[Finding]:
     return sorted(findings, key=lambda f: (f.location.file if f.location else "", f.code, f.node))
+
+
+# -- whole files ------------------------------------------------------------------------
+
+
+@dataclass
+class FileResult:
+    path: str
+    status: str  # "ok", "error" or "skipped"
+    error: str | None = None
+    findings: list[Finding] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Settings:
+    select: tuple[str, ...] = ("ALL",)
+    ignore: tuple[str, ...] = ()
+    options: tuple = ()  # ((code, ((name, value), ...)), ...): hashable, picklable
+
+    def rules(self) -> list[Rule]:
+        return select_rules(self.select, self.ignore)
+
+    def rule_options(self) -> dict[str, dict[str, Any]]:
+        return {code: dict(values) for code, values in self.options}
+
+
+def lint_graph(graph: ModelGraph, settings: Settings = Settings()) -> list[Finding]:
+    return run_rules(graph, settings.rules(), settings.rule_options())
+
+
+def lint_file(target: Target, settings: Settings) -> FileResult:
+    from .loaders import LoadError, NotAModelError, load_graph
+
+    try:
+        graph = load_graph(target.path)
+    except NotAModelError as exc:
+        if not target.explicit:  # some other JSON met while walking a directory
+            return FileResult(target.path, "skipped", notes=[f"skipped: {exc.reason}"])
+        return FileResult(target.path, "error", exc.reason)
+    except LoadError as exc:
+        return FileResult(target.path, "error", exc.reason)
+    findings = lint_graph(graph, settings)
+    notes = [f"{n.id}: {note}" for n in graph.nodes() for note in n.notes] + graph.notes
+    return FileResult(target.path, "ok", None, findings, notes)
+
+
+def lint_files(targets: list[Target], settings: Settings, jobs: int | None = None) -> list[FileResult]:
+    """Lint files, in parallel across cores when there are enough to be worth it."""
+    jobs = jobs or os.cpu_count() or 1
+    if jobs < 2 or len(targets) < _PARALLEL_FROM:
+        return [lint_file(t, settings) for t in targets]
+    from concurrent.futures import ProcessPoolExecutor
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+    with ProcessPoolExecutor(max_workers=min(jobs, len(targets)), mp_context=ctx) as pool:
+        return list(pool.map(lint_file, targets, [settings] * len(targets), chunksize=4))
+
+
+_PARALLEL_FROM = 8  # below this, starting workers costs more than it saves

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from ..axes import propagate
 from ..graph import ModelGraph
-from .errors import LoadError
+from .errors import LoadError, NotAModelError
 from .keras_config import graph_from_config
 from .keras_file import read_hdf5, read_json, read_keras_zip
 from .sniff import MODEL_SUFFIXES, sniff
 
-__all__ = ["LoadError", "MODEL_SUFFIXES", "load_graph", "graph_from_config"]
+__all__ = ["LoadError", "NotAModelError", "MODEL_SUFFIXES", "load_graph", "graph_from_config"]
 
 _READERS = {"keras_zip": read_keras_zip, "hdf5": read_hdf5, "json": read_json}
 

@@ -11,3 +11,7 @@ class LoadError(Exception):
 
     def __str__(self) -> str:
         return f"{self.path}: {self.reason}" if self.path else self.reason
+
+
+class NotAModelError(LoadError):
+    """Readable data that is not a model (e.g. a package.json found in a directory)."""

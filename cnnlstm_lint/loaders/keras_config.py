@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..graph import Location, ModelGraph, Node
-from .errors import LoadError
+from .errors import LoadError, NotAModelError
 
 MODEL_CLASSES = {"Sequential", "Functional", "Model"}
 
@@ -227,7 +227,7 @@ class KerasGraphBuilder:
 
     def build(self, config: dict) -> ModelGraph:
         if not isinstance(config, dict) or not _is_model(config):
-            raise LoadError("not a Keras model config (no Sequential/Functional model with layers)")
+            raise NotAModelError("not a Keras model config (no Sequential/Functional model with layers)")
         self.graph.outputs = self.model(config, "", (), 0, None, "")
         if not self.graph.inputs:
             raise LoadError("the model config has no inputs")

@@ -52,8 +52,11 @@ class SpatialSequence(Rule):
             if time is None:
                 self.skip(graph, node, unknown_reason(graph, node))
                 continue
-            if has_unknown(time) or time.role == "scrambled":
-                continue  # unknown: not judged; scrambled: CL007 says it better
+            if has_unknown(time):
+                self.skip(graph, node, unknown_reason(graph, node))
+                continue
+            if time.role == "scrambled":
+                continue  # CL007 says it better
             spatial = spatial_sources(time)
             if len(spatial) < 2:
                 continue

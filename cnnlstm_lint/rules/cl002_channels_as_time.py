@@ -51,7 +51,10 @@ class ChannelsAsTime(Rule):
                 self.skip(graph, node, unknown_reason(graph, node))
                 continue
             sources = time.sources
-            if not sources or has_unknown(time) or time.size == 1:
+            if has_unknown(time):
+                self.skip(graph, node, unknown_reason(graph, node))
+                continue
+            if not sources or time.size == 1:
                 continue
             if any(s.role not in _FEATURE_ROLES for s in sources):
                 continue

@@ -1,0 +1,20 @@
+"""The stable JSON contract (DESIGN.md, Outputs): other tools parse it."""
+
+from __future__ import annotations
+
+import json
+
+from ..engine import FileResult
+
+
+def render_json(results: list[FileResult], *, verbose: bool = False, color: bool = False) -> str:
+    shown = [r for r in results if r.status != "skipped"]
+    doc = {
+        "version": 1,
+        "files": [{"path": r.path, "status": r.status, "error": r.error,
+                   "findings": [f.as_dict() for f in r.findings]} for r in shown],
+        "summary": {"files": len(shown),
+                    "errors": sum(r.status == "error" for r in shown),
+                    "findings": sum(len(r.findings) for r in shown)},
+    }
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
