@@ -21,7 +21,7 @@ def collect(paths: list[str]) -> list[Target]:
     targets: list[Target] = []
     seen: set[str] = set()
     for path in paths:
-        if os.path.isdir(path):
+        if os.path.isdir(path) and not path.rstrip("/").lower().endswith(MODEL_SUFFIXES):
             found = []
             for root, dirs, files in os.walk(path):
                 dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in _SKIP_DIRS)

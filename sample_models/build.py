@@ -42,12 +42,13 @@ import subprocess  # noqa: E402
 import sys  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+OUT = os.environ.get("SAMPLE_MODELS_OUT", HERE)  # --out sets it, for the legacy subprocess too
 
 LEGACY_NAMES = ("legacy_tfkeras_cl001", "legacy_tfkeras_lrcn")
 
 
 def _path(name, ext):
-    return os.path.join(HERE, name + ext)
+    return os.path.join(OUT, name + ext)
 
 
 # --------------------------------------------------------------------------
@@ -550,9 +551,15 @@ def main(argv=None):
                         help="build only this model (repeatable)")
     parser.add_argument("--list", action="store_true",
                         help="print the model names and exit")
+    parser.add_argument("--out", metavar="DIR",
+                        help="write the files to DIR instead of next to this script")
     parser.add_argument("--legacy", action="store_true",
                         help=argparse.SUPPRESS)  # internal: tf_keras part
     args = parser.parse_args(argv)
+    if args.out:
+        global OUT
+        os.makedirs(args.out, exist_ok=True)
+        OUT = os.environ["SAMPLE_MODELS_OUT"] = os.path.abspath(args.out)
 
     if args.legacy:
         build_legacy(args.only)

@@ -304,8 +304,12 @@ class KerasGraphBuilder:
                 produced[(self.name(layer), k)] = self.layer(layer, prefix, scope, per_step, args,
                                                              recorded, aux, k, at)
             if len(waiting) == len(pending):
-                missing = sorted({n for _, _, c, _ in waiting for n, _, _, _ in c.args + c.aux})
-                raise LoadError(f"layer inputs never defined: {', '.join(missing[:5])}")
+                names = {self.name(l) for l in layers}
+                wanted = {n for _, _, c, _ in waiting for n, _, _, _ in c.args + c.aux}
+                if wanted - names:
+                    raise LoadError(f"layer inputs never defined: {', '.join(sorted(wanted - names)[:5])}")
+                stuck = sorted({self.name(l) for l, _, _, _ in waiting})
+                raise LoadError(f"layer connections form a cycle or a missing call: {', '.join(stuck[:5])}")
             pending = waiting
         outputs = []
         for name, ni, ti in _refs(conf.get("output_layers")):
