@@ -105,3 +105,27 @@ def rules_command() -> None:
         summary = (rule.__doc__ or "").split("## What it does", 1)[-1].strip().split("\n\n")[0]
         summary = " ".join(summary.split())
         click.echo(f"{code}  {rule.name:<27} {rule.severity.value:<8} {summary}")
+
+
+@main.command("axes")
+@click.argument("path", type=click.Path())
+def axes_command(path: str) -> None:
+    """Show every layer's output axes and where each came from."""
+    from .loaders import LoadError, load_graph
+
+    try:
+        graph = load_graph(path)
+    except LoadError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_ERROR)
+    for node in graph.nodes():
+        step = f"  (per step ×{node.per_step})" if node.per_step else ""
+        click.echo(f"{node.id}  [{node.op}]{step}")
+        for index, tensor in enumerate(node.outputs):
+            label = f"out{index}" if len(node.outputs) > 1 else "out"
+            if tensor.axes is None:
+                click.echo(f"    {label}: unknown shape")
+                continue
+            for i, axis in enumerate(tensor.axes):
+                size = "None" if axis.size is None else axis.size
+                click.echo(f"    {label}[{i}] {size:>6} {axis.role:<9} = {axis.describe()}")

@@ -69,12 +69,14 @@ class ModelGraph:
         self.outputs: list[tuple[str, int]] = []
         self.meta: dict = {}  # e.g. {"inference_only": True} for stripped exports
         self.notes: list[str] = []  # model-wide remarks for --verbose
+        self._order: list[str] | None = None  # cached topological order
 
     # -- building -----------------------------------------------------------------
     def add_node(self, node: Node) -> Node:
         if node.id in self.g:
             raise ValueError(f"duplicate node id {node.id!r}")
         self.g.add_node(node.id, node=node, order=len(self.g))
+        self._order = None
         return node
 
     def connect(self, src: str, out: int, dst: str, slot: int, *, aux: bool = False,
@@ -84,6 +86,7 @@ class ModelGraph:
         `aux` marks inputs that carry no data shape of interest (initial states, masks).
         """
         self.g.add_edge(src, dst, out=out, slot=slot, aux=aux)
+        self._order = None
         if recorded is not None:
             tensor = self.tensor(src, out)
             if tensor.recorded is None:
@@ -106,8 +109,10 @@ class ModelGraph:
         return self.g.number_of_nodes()
 
     def nodes(self) -> Iterator[Node]:
-        """Nodes in a deterministic topological order."""
-        for node_id in nx.lexicographical_topological_sort(self.g, key=self._order_key):
+        """Nodes in a deterministic topological order (insertion order breaks ties)."""
+        if self._order is None:
+            self._order = list(nx.lexicographical_topological_sort(self.g, key=self._order_key))
+        for node_id in self._order:
             yield self.node(node_id)
 
     def _order_key(self, node_id: str) -> int:
