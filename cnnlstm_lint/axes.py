@@ -437,7 +437,9 @@ def _concat(node: Node, ins: list[Shape]) -> list[Shape | None]:
     size = None if size is None else sum(a.size for a in joined)  # type: ignore[misc]
     role = merged_role({a.role for a in joined})
     out = list(first)
-    out[axis] = new_axis(node.id, axis, role, size, "F" if role == "feature" else "C")
+    labels = {a.parts[0][0].label for a in joined if len(a.parts) == 1}
+    label = labels.pop() if len(labels) == 1 else {"time": "T", "channel": "C"}.get(role, "F")
+    out[axis] = new_axis(node.id, axis, role, size, label)
     return [tuple(out)]
 
 

@@ -28,7 +28,7 @@ def render_text(results: list[FileResult], *, verbose: bool = False, color: bool
             if f.evidence.get("provenance"):
                 lines.append(f"  {paint('provenance:', _DIM)} {f.evidence['provenance']}")
             if f.related:
-                lines.append(f"  {paint('built by:', _DIM)}   {' ← '.join(f.related)}")
+                lines.append(f"  {paint('built by:', _DIM)}   {', '.join(f.related)}")
             if f.remedy:
                 lines.append(f"  {paint('remedy:', _DIM)}     {f.remedy}")
             lines.append("")

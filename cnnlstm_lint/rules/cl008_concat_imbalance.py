@@ -59,21 +59,31 @@ class ConcatImbalance(Rule):
                         if a_rec and not b_rec and min(a.size, b.size) > 0:
                             ratio = max(a.size, b.size) / min(a.size, b.size)
                             if ratio > limit and (worst is None or ratio > worst[0]):
-                                worst = (ratio, a_src, a, b_src, b)
+                                worst = (ratio, (a_src, a), (b_src, b))
                 if worst is None:
                     continue
-                ratio, rec_src, rec_axis, other_src, other_axis = worst
+                ratio, recurrent, other = worst
+                (wide_src, wide), (narrow_src, narrow) = sorted(
+                    [recurrent, other], key=lambda branch: -branch[1].size)
+                def named(src):
+                    return f"recurrent branch `{src}`" if src == recurrent[0] else f"`{src}`"
+
                 yield self.finding(
                     node,
-                    f"Concatenate `{node.id}` joins {other_axis.size} values from `{other_src}` "
-                    f"with {rec_axis.size} from recurrent branch `{rec_src}` "
-                    f"({ratio:.0f}× apart, limit {limit:g}×).",
-                    related=[other_src, rec_src],
-                    evidence={"wide_branch": {"node": other_src, **axis_json(other_axis)},
-                              "recurrent_branch": {"node": rec_src, **axis_json(rec_axis)},
-                              "ratio": round(ratio, 2), "max_ratio": limit},
-                    remedy=(f"Bring `{other_src}` down before concatenating: "
-                            "GlobalAveragePooling2D() instead of Flatten(), or a Dense(64) "
-                            "projection on the wide branch."),
+                    f"Concatenate `{node.id}` joins {wide.size} values from {named(wide_src)} "
+                    f"with {narrow.size} from {named(narrow_src)} ({ratio:.0f}× apart, limit "
+                    f"{limit:g}×), so the wider branch drowns the other.",
+                    related=[wide_src, narrow_src],
+                    evidence={"wide_branch": {"node": wide_src, **axis_json(wide)},
+                              "narrow_branch": {"node": narrow_src, **axis_json(narrow)},
+                              "recurrent_branch": recurrent[0],
+                              "ratio": round(ratio, 2), "max_ratio": limit,
+                              "provenance": f"{wide.size} = {wide.describe()}; "
+                                            f"{narrow.size} = {narrow.describe()}"},
+                    remedy=(f"Bring `{wide_src}` down before concatenating: "
+                            + ("GlobalAveragePooling2D() instead of Flatten(), or a Dense(64) "
+                               "projection on that branch." if wide_src != recurrent[0] else
+                               f"fewer units, or a Dense({max(narrow.size * 4, 16)}) projection "
+                               "after it.")),
                     remedy_ids=("pool_wide_branch", "dense_projection"),
                 )
