@@ -241,19 +241,23 @@ def _builders():
         out = layers.Dense(20)(x)
         return keras.Model(inp, out, name="cl007_crnn_no_permute")
 
-    @register()
-    def cl008_concat_imbalance():
-        # Fusion model where the flattened image branch (16384 wide) swamps
-        # the 16-wide LSTM branch at the Concatenate.
+    def _fusion(name, image_head):
+        # Two-branch model: an image branch ending in `image_head` and a 16-unit
+        # LSTM over a sequence, joined by a Concatenate.
         image = keras.Input((32, 32, 3), name="image")
         a = layers.Conv2D(16, 3, padding="same")(image)
-        a = layers.Flatten(name="flatten")(a)
+        a = image_head(a)
         seq = keras.Input((20, 8), name="sequence")
         b = layers.LSTM(16, name="lstm")(seq)
         x = layers.Concatenate(name="concat")([a, b])
         x = layers.Dropout(0.3)(x)
         out = layers.Dense(2)(x)
-        return keras.Model([image, seq], out, name="cl008_concat_imbalance")
+        return keras.Model([image, seq], out, name=name)
+
+    @register()
+    def cl008_concat_imbalance():
+        # The flattened image branch (16384 wide) swamps the 16-wide LSTM branch.
+        return _fusion("cl008_concat_imbalance", layers.Flatten(name="flatten"))
 
     # ---- legitimate models ------------------------------------------------
 
@@ -402,17 +406,8 @@ def _builders():
 
     @register()
     def good_concat_balanced():
-        # cl008 fixed: global pooling makes the image branch 16 wide, the same
-        # as the LSTM branch.
-        image = keras.Input((32, 32, 3), name="image")
-        a = layers.Conv2D(16, 3, padding="same")(image)
-        a = layers.GlobalAveragePooling2D(name="gap")(a)
-        seq = keras.Input((20, 8), name="sequence")
-        b = layers.LSTM(16, name="lstm")(seq)
-        x = layers.Concatenate(name="concat")([a, b])
-        x = layers.Dropout(0.3)(x)
-        out = layers.Dense(2)(x)
-        return keras.Model([image, seq], out, name="good_concat_balanced")
+        # cl008 fixed: global pooling makes the image branch 16 wide, like the LSTM.
+        return _fusion("good_concat_balanced", layers.GlobalAveragePooling2D(name="gap"))
 
     @register()
     def good_shared_multi_io():

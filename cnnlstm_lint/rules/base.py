@@ -43,6 +43,19 @@ class Rule:
         """Record why this rule could not judge a node (shown with --verbose)."""
         graph.notes.append(f"{self.code} not judged on {node.id}: {reason}")
 
+    def time_axes(self, graph: ModelGraph, *, need_roles: bool = True) -> Iterator[tuple[Node, Axis]]:
+        """(recurrent node, its time axis) where it can be judged; a note for the others.
+
+        `need_roles`: the rule reads where the axis came from, not just its size, so an
+        axis whose origin passes through an opaque layer is not judged either.
+        """
+        for node in graph.recurrent_nodes():
+            time = time_axis(graph, node)
+            if time is None or (need_roles and has_unknown(time)):
+                self.skip(graph, node, unknown_reason(graph, node))
+                continue
+            yield node, time
+
 
 # -- questions rules ask of the annotated graph ----------------------------------------
 

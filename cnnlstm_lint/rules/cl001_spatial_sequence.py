@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from ..findings import Severity
-from .base import Rule, axis_json, built_by, has_unknown, layer_title, shape_text, spatial_sources, step_input, time_axis, unknown_reason
+from .base import Rule, axis_json, built_by, layer_title, shape_text, spatial_sources, step_input
 
 
 class SpatialSequence(Rule):
@@ -47,14 +47,7 @@ class SpatialSequence(Rule):
     severity = Severity.WARNING
 
     def check(self, graph, options):
-        for node in graph.recurrent_nodes():
-            time = time_axis(graph, node)
-            if time is None:
-                self.skip(graph, node, unknown_reason(graph, node))
-                continue
-            if has_unknown(time):
-                self.skip(graph, node, unknown_reason(graph, node))
-                continue
+        for node, time in self.time_axes(graph):
             if time.role == "scrambled":
                 continue  # CL007 says it better
             spatial = spatial_sources(time)

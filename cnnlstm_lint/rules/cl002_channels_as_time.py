@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from ..findings import Severity
-from .base import Rule, axis_json, built_by, has_unknown, layer_title, shape_text, step_input, time_axis, unknown_reason
+from .base import Rule, axis_json, built_by, layer_title, shape_text, step_input
 
 _FEATURE_ROLES = {"channel", "feature"}
 
@@ -45,15 +45,8 @@ class ChannelsAsTime(Rule):
     severity = Severity.WARNING
 
     def check(self, graph, options):
-        for node in graph.recurrent_nodes():
-            time = time_axis(graph, node)
-            if time is None:
-                self.skip(graph, node, unknown_reason(graph, node))
-                continue
+        for node, time in self.time_axes(graph):
             sources = time.sources
-            if has_unknown(time):
-                self.skip(graph, node, unknown_reason(graph, node))
-                continue
             if not sources or time.size == 1:
                 continue
             if any(s.role not in _FEATURE_ROLES for s in sources):

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from ..findings import Severity
-from .base import Rule, axis_json, built_by, layer_title, shape_text, step_input, time_axis, unknown_reason
+from .base import Rule, axis_json, built_by, layer_title, shape_text, step_input
 
 
 class SingleStepRecurrence(Rule):
@@ -39,20 +39,19 @@ class SingleStepRecurrence(Rule):
     severity = Severity.WARNING
 
     def check(self, graph, options):
-        for node in graph.recurrent_nodes():
-            time = time_axis(graph, node)
-            if time is None:
-                self.skip(graph, node, unknown_reason(graph, node))
-                continue
+        for node, time in self.time_axes(graph, need_roles=False):
             if time.size != 1:
                 continue
+            axes = step_input(graph, node)
+            related = built_by(graph, node, *axes[1:])
+            maker = f", made by `{related[0]}`" if related else ""
             yield self.finding(
                 node,
                 f"{layer_title(node)} runs over a single time step, so it is a Dense layer "
                 "with extra gates: nothing recurs.",
-                related=built_by(graph, node, *step_input(graph, node)[1:]),
-                evidence={"input_shape": shape_text(step_input(graph, node)),
-                          "time_axis": axis_json(time)},
+                related=related,
+                evidence={"input_shape": shape_text(axes), "time_axis": axis_json(time),
+                          "provenance": f"input {shape_text(axes)}: time axis of 1 step{maker}"},
                 remedy=(f"Replace the Reshape((1, ...)) and {node.op} with Dense(...) on the "
                         "pooled features (GlobalAveragePooling2D() or Flatten() then Dense), or "
                         "feed a real sequence: TimeDistributed(cnn) over frames."),

@@ -65,7 +65,10 @@ class NoDropout(Rule):
             "regularizer on any layer.",
             related=others,
             evidence={"recurrent_layers": [n.id for n in recurrent], "dropout_layers": [],
-                      "regularized_layers": []},
+                      "regularized_layers": [],
+                      "provenance": f"{len(nodes)} layers: no Dropout-family layer, no "
+                                    "dropout/recurrent_dropout, no kernel/bias/activity "
+                                    "regularizer"},
             remedy=(f"Add Dropout(0.3) between `{first.id}` and the head, and/or "
                     f"dropout=0.2, recurrent_dropout=0.2 on the {first.op}."),
             remedy_ids=("dropout_before_head", "recurrent_dropout"),
