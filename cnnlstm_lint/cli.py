@@ -5,6 +5,7 @@ Exit status: 0 no findings, 1 findings, 2 a file could not be read or a usage er
 
 from __future__ import annotations
 
+import json
 import sys
 
 import click
@@ -129,3 +130,75 @@ def axes_command(path: str) -> None:
             for i, axis in enumerate(tensor.axes):
                 size = "None" if axis.size is None else axis.size
                 click.echo(f"    {label}[{i}] {size:>6} {axis.role:<9} = {axis.describe()}")
+
+
+@main.command("probe")
+@click.argument("model", type=click.Path())
+@click.option("--data", type=click.Path(), help="FILE.npz with x_train, y_train, x_val, y_val "
+              "(or x, y and --val-split). Default: a built-in task shaped to the model.")
+@click.option("--task", default="digits", show_default=True, help="Built-in task without --data.")
+@click.option("--epochs", type=click.IntRange(1), default=15, show_default=True)
+@click.option("--seeds", type=click.IntRange(1), default=3, show_default=True,
+              help="Training runs per variant, each from fresh weights.")
+@click.option("--budget", type=click.FloatRange(min=1), default=None,
+              help="Seconds for all training; the probe stops cleanly and reports what finished.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "gpu"]), default="auto", show_default=True)
+@click.option("--rules", "rules", default="", metavar="CODES", help="Only probe these findings, e.g. CL001,CL006.")
+@click.option("--out", "out_dir", default="probe_out", show_default=True, type=click.Path(file_okay=False),
+              help="Folder for probe.json and curves.png.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--min-delta", type=float, default=0.02, show_default=True,
+              help="Smallest gain of a remedy that counts as confirming the finding.")
+@click.option("--val-split", type=click.FloatRange(0.01, 0.9), default=0.2, show_default=True)
+@click.option("--batch-size", type=click.IntRange(1), default=32, show_default=True)
+@click.option("--max-samples", type=click.IntRange(1), default=None,
+              help="Use at most N training and N validation samples (quick looks).")
+@click.option("--tensorboard", is_flag=True, help="Also write TensorBoard logs under --out.")
+@click.option("--mixed-precision", is_flag=True, help="mixed_float16 on GPU.")
+def probe_command(model: str, data, task, epochs, seeds, budget, device, rules, out_dir, fmt,
+                  min_delta, val_split, batch_size, max_samples, tensorboard, mixed_precision) -> None:
+    """Train MODEL and its remedied variants briefly on the same data and say, per finding,
+    whether the remedy really beats it (confirmed / refuted / inconclusive).
+
+    Needs the TensorFlow extra (pip install 'cnnlstm-lint[tf]'); runs on any Keras 3
+    backend (KERAS_BACKEND=jax or torch). Exit status: 0 nothing confirmed, 1 at least one
+    finding confirmed, 2 error.
+    """
+    import importlib.util
+    import os
+
+    backend = os.environ.get("KERAS_BACKEND", "tensorflow")
+    missing = [m for m in ("keras", backend, "sklearn", "scipy", "matplotlib")
+               if importlib.util.find_spec(m) is None]
+    if missing:
+        click.echo(f"error: the probe needs the TensorFlow extra ({', '.join(missing)} missing): "
+                   "pip install 'cnnlstm-lint[tf]'", err=True)
+        sys.exit(EXIT_ERROR)
+    from .engine import SelectionError, select_rules
+    from .loaders import LoadError
+    from .probe.runner import DataError, ProbeError, ProbeOptions, render_text, run_probe, write_outputs
+
+    codes = _split((rules,))
+    try:
+        select_rules(codes or ["ALL"])
+    except SelectionError as exc:
+        raise click.UsageError(str(exc)) from None
+    opts = ProbeOptions(data=data, task=task, epochs=epochs, seeds=seeds, budget=budget,
+                        device=device, rules=codes, out_dir=out_dir, min_delta=min_delta,
+                        val_split=val_split, batch_size=batch_size, max_samples=max_samples,
+                        tensorboard=tensorboard, mixed_precision=mixed_precision)
+    try:
+        report = run_probe(model, opts, progress=fmt == "text" and sys.stderr.isatty())
+    except LoadError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_ERROR)
+    except (DataError, ProbeError) as exc:
+        click.echo(f"error: {model}: {exc}", err=True)
+        sys.exit(EXIT_ERROR)
+    write_outputs(report, out_dir)
+    if fmt == "json":
+        click.echo(json.dumps(report, indent=2))
+    else:
+        click.echo(render_text(report), nl=False)
+    confirmed = any(f["verdict"]["verdict"] == "confirmed" for f in report["findings"])
+    sys.exit(EXIT_FINDINGS if confirmed else EXIT_CLEAN)

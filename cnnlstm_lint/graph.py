@@ -130,6 +130,39 @@ class ModelGraph:
     def producers(self, node_id: str) -> list[str]:
         return [u for u, _, _ in self.input_edges(node_id)]
 
+    def consumers(self, node_id: str, out: int | None = None) -> list[tuple[str, int, int]]:
+        """(consumer node, output index used, slot) of the tensors a node produces."""
+        return sorted((v, d["out"], d["slot"]) for _, v, d in self.g.out_edges(node_id, data=True)
+                      if out is None or d["out"] == out)
+
+    # -- rewriting (used by the probe's remedy variants) ---------------------------
+    def remove_node(self, node_id: str) -> None:
+        self.g.remove_node(node_id)
+        self._order = None
+
+    def rewire(self, src: str, out: int, new_src: str, new_out: int = 0,
+               only: set[str] | None = None) -> None:
+        """Make the consumers of (src, out) read (new_src, new_out) instead."""
+        for dst, used, slot in self.consumers(src, out):
+            if only is not None and dst not in only:
+                continue
+            key = next(k for k, d in self.g.get_edge_data(src, dst).items()
+                       if d["out"] == used and d["slot"] == slot)
+            aux = self.g.edges[src, dst, key]["aux"]
+            self.g.remove_edge(src, dst, key)
+            self.g.add_edge(new_src, dst, out=new_out, slot=slot, aux=aux)
+        if only is None:
+            self.outputs = [(new_src, new_out) if ref == (src, out) else ref for ref in self.outputs]
+        self._order = None
+
+    def disconnect(self, src: str, dst: str, slot: int) -> int:
+        """Remove the edge into `dst`'s input `slot` from `src`; return its output index."""
+        key, data = next((k, d) for k, d in self.g.get_edge_data(src, dst).items()
+                         if d["slot"] == slot)
+        self.g.remove_edge(src, dst, key)
+        self._order = None
+        return data["out"]
+
     def ancestors(self, node_id: str) -> set[str]:
         return nx.ancestors(self.g, node_id)
 

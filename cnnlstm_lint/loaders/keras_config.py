@@ -63,6 +63,15 @@ _REGULARIZER_KEYS = ("kernel_regularizer", "bias_regularizer", "activity_regular
 _CELL_CLASSES = {"LSTMCell": "LSTM", "GRUCell": "GRU", "SimpleRNNCell": "SimpleRNN"}
 
 
+_WRAPPERS = {"TimeDistributed", "Bidirectional", "RNN"}
+
+
+def is_builtin_layer(class_name: str) -> bool:
+    """A Keras layer class this linter knows by name (and so may be rebuilt by name)."""
+    return class_name in _RANKED or class_name in _SIMPLE or class_name in _WRAPPERS \
+        or class_name in _CELL_CLASSES
+
+
 def _tuple(value: Any, rank: int) -> list[int] | None:
     if value is None:
         return None
@@ -229,6 +238,8 @@ class KerasGraphBuilder:
         if not isinstance(config, dict) or not _is_model(config):
             raise NotAModelError("not a Keras model config (no Sequential/Functional model with layers)")
         self.graph.outputs = self.model(config, "", (), 0, None, "")
+        if isinstance(config.get("compile_config"), dict):
+            self.graph.meta["compile_config"] = config["compile_config"]
         if not self.graph.inputs:
             raise LoadError("the model config has no inputs")
         return self.graph
@@ -327,6 +338,7 @@ class KerasGraphBuilder:
     def input_node(self, layer: dict, prefix: str, scope: tuple, pointer: str) -> Ref:
         conf = layer.get("config") if isinstance(layer.get("config"), dict) else {}
         kind, attrs = canonical("InputLayer", conf)
+        attrs["dtype"] = conf.get("dtype") if isinstance(conf.get("dtype"), str) else "float32"
         node = self.add(prefix + self.name(layer), kind, "InputLayer", attrs, scope, 0, pointer)
         self.graph.inputs.append(node.id)
         return (node.id, 0)
@@ -365,6 +377,7 @@ class KerasGraphBuilder:
             attrs_conf = merged_conf
         kind, attrs = canonical(op, attrs_conf)
         attrs.update(extra)
+        attrs["keras_layer"] = layer  # the layer's own config, for the probe to rebuild it
         if kind == "opaque":
             attrs["module"] = layer.get("module")
         if kind == "input":  # an InputLayer reached as a plain layer: pass through

@@ -1,0 +1,99 @@
+"""ModelGraph -> a fresh keras.Model (new weights), for the probe's baseline and variants.
+
+Every node is rebuilt from its own layer config with `keras.saving.deserialize_keras_object`
+in safe mode, TimeDistributed wrappers are re-applied per node, and nested models come
+out flattened. Opaque layers (Lambda, custom classes) are refused, never deserialised.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+
+from ..graph import ModelGraph, Node
+
+
+class ProbeError(Exception):
+    """The probe cannot go on; the message is one line saying why."""
+
+
+# keys that tf.keras 2.x configs carry and Keras 3 layers no longer accept
+_LEGACY_KEYS = ("batch_input_shape", "batch_shape", "input_shape", "time_major")
+
+
+def safe_name(node_id: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", node_id)
+
+
+def layer_config(class_name: str, name: str, **config) -> dict:
+    """A Keras 3 layer dict, as the rewrites create new layers."""
+    return {"module": "keras.layers", "class_name": class_name, "registered_name": None,
+            "config": {"name": name, **config}}
+
+
+def _clean(layer: dict) -> dict:
+    """A copy without call history, without keys Keras 3 rejects, and with the module of
+    built-in classes filled in (HDF5 and tf.keras 2.x configs leave it out)."""
+    from ..loaders.keras_config import is_builtin_layer
+
+    layer = copy.deepcopy(layer)
+    layer.pop("inbound_nodes", None)
+    layer.pop("build_config", None)
+    stack = [layer]
+    while stack:
+        item = stack.pop()
+        if not item.get("module") and is_builtin_layer(str(item.get("class_name"))):
+            item["module"] = "keras.layers"
+        conf = item.get("config")
+        if isinstance(conf, dict):
+            for key in _LEGACY_KEYS:
+                conf.pop(key, None)
+            stack += [v for v in conf.values() if isinstance(v, dict) and "class_name" in v]
+    return layer
+
+
+def make_layer(node: Node):
+    import keras
+
+    if node.kind == "opaque" or "keras_layer" not in node.attrs:
+        raise ProbeError(f"layer `{node.id}` ({node.op}) is not rebuilt: its code is never run, "
+                         "so the probe cannot train this model")
+    layer_dict = _clean(node.attrs["keras_layer"])
+    layer_dict["config"]["name"] = safe_name(node.id)
+    try:
+        layer = keras.saving.deserialize_keras_object(layer_dict, safe_mode=True)
+    except Exception as exc:  # Keras raises many types for configs it rejects
+        reason = str(exc).splitlines()[0].split(". ")[0][:200] if str(exc) else type(exc).__name__
+        raise ProbeError(f"Keras cannot rebuild layer `{node.id}` ({node.op}): {reason}") from None
+    for depth in range(node.per_step):
+        layer = keras.layers.TimeDistributed(layer, name=f"{safe_name(node.id)}_td{depth}")
+    return layer
+
+
+def keras_model(graph: ModelGraph, name: str = "probe"):
+    """Build a keras.Model with fresh weights from the graph's nodes."""
+    import keras
+
+    tensors: dict[tuple[str, int], object] = {}
+    inputs = []
+    for node in graph.nodes():
+        if node.kind == "input":
+            shape = node.attrs.get("shape")
+            if not shape:
+                raise ProbeError(f"input `{node.id}` has no recorded shape")
+            tensor = keras.Input(shape=tuple(shape[1:]), dtype=node.attrs.get("dtype", "float32"),
+                                 name=safe_name(node.id))
+            inputs.append(tensor)
+            tensors[(node.id, 0)] = tensor
+            continue
+        if graph.input_edges(node.id, aux=True) != graph.input_edges(node.id):
+            raise ProbeError(f"layer `{node.id}` takes extra tensors (states or masks), "
+                             "which the probe does not rebuild")
+        args = [tensors[(u, out)] for u, out, _ in graph.input_edges(node.id)]
+        layer = make_layer(node)
+        result = layer(args if node.kind in ("concat", "merge") else args[0])
+        for index, tensor in enumerate(result if isinstance(result, (list, tuple)) else [result]):
+            tensors[(node.id, index)] = tensor
+    outputs = [tensors[ref] for ref in graph.outputs]
+    return keras.Model(inputs if len(inputs) > 1 else inputs[0],
+                       outputs if len(outputs) > 1 else outputs[0], name=name)

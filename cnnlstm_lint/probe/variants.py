@@ -1,0 +1,295 @@
+"""Remedy variants: each finding's remedies applied as rewrites of a copy of the ModelGraph.
+
+A rewrite changes the architecture only: the probe rebuilds every variant (and the
+baseline) with fresh weights. A remedy that does not fit a model raises NotApplicable
+with the reason, which the report shows.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Callable
+
+from ..findings import Finding
+from ..graph import ModelGraph, Node
+from .rebuild import layer_config, safe_name
+
+_MAP_KINDS = {"conv", "pool", "resize", "norm", "activation", "dropout", "identity"}
+_PER_FRAME_KINDS = {"conv", "pool", "resize", "norm", "activation", "dropout", "identity"}
+
+
+class NotApplicable(Exception):
+    """This remedy does not fit this model; the message says why."""
+
+
+@dataclass
+class Variant:
+    name: str  # e.g. "CL001:gap_dense_head"
+    code: str
+    remedy_id: str
+    description: str  # what was changed, in Keras terms
+    graph: ModelGraph
+
+
+# -- small graph edits ------------------------------------------------------------------
+
+
+def _new_node(graph: ModelGraph, base: str, kind: str, class_name: str, per_step: int,
+              **config) -> Node:
+    node_id, n = base, 1
+    while node_id in graph:
+        node_id, n = f"{base}_{n}", n + 1
+    layer = layer_config(class_name, safe_name(node_id), **config)
+    return graph.add_node(Node(node_id, kind, class_name, {"keras_layer": layer},
+                               per_step=per_step))
+
+
+def _chain(graph: ModelGraph, src: tuple[str, int], nodes: list[Node]) -> tuple[str, int]:
+    for node in nodes:
+        graph.connect(src[0], src[1], node.id, 0)
+        src = (node.id, 0)
+    return src
+
+
+def _insert_before(graph: ModelGraph, target: Node, nodes: list[Node]) -> None:
+    src, _, slot = graph.input_edges(target.id)[0]
+    out = graph.disconnect(src, target.id, slot)
+    last = _chain(graph, (src, out), nodes)
+    graph.connect(last[0], last[1], target.id, slot)
+
+
+def _insert_after(graph: ModelGraph, source: Node, nodes: list[Node],
+                  only: set[str] | None = None) -> None:
+    graph.rewire(source.id, 0, nodes[-1].id, only=only)
+    _chain(graph, (source.id, 0), nodes)
+
+
+def _replace_segment(graph: ModelGraph, start: Node, end: Node, nodes: list[Node],
+                     keep_end: bool) -> None:
+    """Replace the nodes on paths start -> end (start kept; end kept if keep_end)."""
+    segment = set(graph.between({start.id}, end.id)) - {start.id}
+    if keep_end:
+        segment.discard(end.id)
+    else:
+        segment.add(end.id)
+    for node_id in segment - {end.id}:
+        outside = {dst for dst, _, _ in graph.consumers(node_id)} - segment - {end.id}
+        if outside:
+            raise NotApplicable(f"`{node_id}` also feeds {sorted(outside)[0]}, so the segment "
+                                "cannot be replaced alone")
+    if keep_end:
+        for node_id in segment:
+            graph.remove_node(node_id)
+        last = _chain(graph, (start.id, 0), nodes)
+        graph.connect(last[0], last[1], end.id, 0)
+        return
+    if any(out != 0 for _, out, _ in graph.consumers(end.id)):
+        raise NotApplicable(f"the outputs of `{end.id}` other than the first are used")
+    last = _chain(graph, (start.id, 0), nodes)
+    graph.rewire(end.id, 0, last[0], last[1])
+    for node_id in segment:
+        graph.remove_node(node_id)
+
+
+def _step_rank(node: Node) -> int:
+    axes = node.outputs[0].axes if node.outputs else None
+    return 0 if axes is None else len(axes) - node.per_step
+
+
+def _feature_map(graph: ModelGraph, rec: Node) -> Node:
+    """The nearest upstream node whose output is still a conv feature map."""
+    node = rec
+    while True:
+        producers = graph.producers(node.id)
+        if len(producers) != 1:
+            raise NotApplicable(f"`{node.id}` has {len(producers)} inputs; no single feature map")
+        node = graph.node(producers[0])
+        if node.kind == "input":
+            raise NotApplicable("no conv feature map between the input and "
+                                f"`{rec.id}`")
+        if node.kind in _MAP_KINDS and _step_rank(node) >= 3 and node.per_step == rec.per_step:
+            return node
+
+
+def _head_units(rec: Node) -> int:
+    units = rec.attrs.get("units") or 64
+    if rec.attrs.get("bidirectional") and rec.attrs.get("merge_mode", "concat") == "concat":
+        units *= 2
+    return units
+
+
+def _channels_first(graph: ModelGraph, node: Node) -> bool:
+    for candidate in [node, *(graph.node(n) for n in graph.ancestors(node.id))]:
+        if candidate.kind in ("conv", "pool") and "channels_first" in candidate.attrs:
+            return bool(candidate.attrs["channels_first"])
+    return False
+
+
+def _summary_head(graph: ModelGraph, finding: Finding, pooling: str) -> str:
+    rec = graph.node(finding.node)
+    if rec.attrs.get("return_sequences"):
+        raise NotApplicable(f"`{rec.id}` returns sequences, which a pooled head cannot give")
+    start = _feature_map(graph, rec)
+    rank = _step_rank(start) - 2
+    fmt = "channels_first" if _channels_first(graph, start) else "channels_last"
+    if pooling == "gap":
+        first = _new_node(graph, f"{start.id}_gap", "global_pool",
+                          f"GlobalAveragePooling{rank}D", rec.per_step, data_format=fmt)
+    else:
+        first = _new_node(graph, f"{start.id}_flatten", "flatten", "Flatten", rec.per_step,
+                          data_format=fmt)
+    dense = _new_node(graph, f"{rec.id}_dense", "dense", "Dense", rec.per_step,
+                      units=_head_units(rec), activation="relu")
+    _replace_segment(graph, start, rec, [first, dense], keep_end=False)
+    return (f"{first.op}() then Dense({_head_units(rec)}, relu) after `{start.id}`, "
+            f"instead of the layers up to and including `{rec.id}`")
+
+
+def _gap_dense_head(graph: ModelGraph, finding: Finding) -> str:
+    return _summary_head(graph, finding, "gap")
+
+
+def _flatten_dense_head(graph: ModelGraph, finding: Finding) -> str:
+    return _summary_head(graph, finding, "flatten")
+
+
+def _timedistributed_cnn(graph: ModelGraph, finding: Finding) -> str:
+    rec = next((graph.node(n) for n in [finding.node, *finding.related]
+                if n in graph and graph.node(n).is_recurrent), None)
+    if rec is None:
+        rec = next((graph.node(n) for n in sorted(graph.descendants(finding.node))
+                    if graph.node(n).is_recurrent), None)
+    if rec is None:
+        raise NotApplicable("no recurrent layer to feed")
+    clips = [graph.node(n) for n in graph.ancestors(rec.id)
+             if graph.node(n).kind == "input" and len(graph.node(n).attrs.get("shape") or ()) == 5]
+    if len(clips) != 1:
+        raise NotApplicable("the model input has no time axis (a clip of frames) to keep")
+    clip = clips[0]
+    segment = [n for n in graph.nodes() if n.id in set(graph.between({clip.id}, rec.id))
+               and n.id not in (clip.id, rec.id)]
+    frame_layers = [n for n in segment if n.kind in _PER_FRAME_KINDS]
+    if any(n.kind == "conv" and n.attrs.get("rank") != 2 for n in frame_layers):
+        raise NotApplicable("only 2-D per-frame layers are moved under TimeDistributed")
+    nodes = []
+    for old in frame_layers:
+        node = _new_node(graph, f"td_{old.id}", old.kind, old.op, old.per_step + 1)
+        node.attrs = {**old.attrs, "keras_layer": copy.deepcopy(old.attrs["keras_layer"])}
+        nodes.append(node)
+    # A per-frame CNN is summarised by pooling; raw frames (no conv moved) are flattened.
+    has_conv = any(n.kind == "conv" for n in frame_layers)
+    summary = "GlobalAveragePooling2D" if has_conv else "Flatten"
+    nodes.append(_new_node(graph, f"td_{summary.lower()}", "global_pool" if has_conv else "flatten",
+                           summary, 1))
+    _replace_segment(graph, clip, rec, nodes, keep_end=True)
+    moved = ", ".join([n.op for n in frame_layers] + [summary])
+    return f"TimeDistributed({moved}) over the frames of `{clip.id}`, straight into `{rec.id}`"
+
+
+def _pool_before_recurrent(graph: ModelGraph, finding: Finding) -> str:
+    flat = next((graph.node(n) for n in finding.related if graph.node(n).kind == "flatten"), None)
+    if flat is None:
+        raise NotApplicable("no Flatten makes the wide per-step input")
+    (src, _, _), = graph.input_edges(flat.id)
+    rank = _step_rank(graph.node(src)) - 2
+    pool = _new_node(graph, f"{flat.id}_gap", "global_pool", f"GlobalAveragePooling{rank}D",
+                     flat.per_step)
+    _replace_segment(graph, graph.node(src), flat, [pool], keep_end=False)
+    return f"GlobalAveragePooling{rank}D() instead of `{flat.id}` (Flatten)"
+
+
+def _dense_projection(graph: ModelGraph, finding: Finding) -> str:
+    node = graph.node(finding.node)
+    if node.kind == "concat":  # CL008: project the wide branch where it enters the concat
+        wide = graph.node(finding.evidence["wide_branch"]["node"])
+        dense = _new_node(graph, f"{wide.id}_projection", "dense", "Dense", wide.per_step,
+                          units=64, activation="relu")
+        _insert_after(graph, wide, [dense], only={node.id})
+        return f"Dense(64, relu) on `{wide.id}` before `{node.id}`"
+    units = min(256, max(32, 4 * (node.attrs.get("units") or 8)))
+    dense = _new_node(graph, f"{node.id}_projection", "dense", "Dense", node.per_step,
+                      units=units, activation="relu")
+    _insert_before(graph, node, [dense])
+    return f"Dense({units}, relu) per step before `{node.id}`"
+
+
+def _pool_wide_branch(graph: ModelGraph, finding: Finding) -> str:
+    wide = graph.node(finding.evidence["wide_branch"]["node"])
+    if wide.kind != "flatten":
+        raise NotApplicable(f"the wide branch `{wide.id}` is not a Flatten")
+    (src, _, _), = graph.input_edges(wide.id)
+    rank = _step_rank(graph.node(src)) - 2
+    pool = _new_node(graph, f"{wide.id}_gap", "global_pool", f"GlobalAveragePooling{rank}D",
+                     wide.per_step)
+    _replace_segment(graph, graph.node(src), wide, [pool], keep_end=False)
+    return f"GlobalAveragePooling{rank}D() instead of `{wide.id}` (Flatten)"
+
+
+def _dropout_before_head(graph: ModelGraph, finding: Finding) -> str:
+    last = [n for n in graph.nodes() if n.is_recurrent][-1]
+    drop = _new_node(graph, f"{last.id}_dropout", "dropout", "Dropout", last.per_step, rate=0.3)
+    _insert_after(graph, last, [drop])
+    return f"Dropout(0.3) after `{last.id}`"
+
+
+def _recurrent_dropout(graph: ModelGraph, finding: Finding) -> str:
+    changed = []
+    for node in graph.nodes():
+        if not node.is_recurrent:
+            continue
+        layer = copy.deepcopy(node.attrs["keras_layer"])
+        targets = [layer["config"]]
+        for key in ("layer", "backward_layer", "cell"):  # Bidirectional / RNN wrappers
+            inner = layer["config"].get(key)
+            if isinstance(inner, dict):
+                targets.append(inner.get("config", {}))
+        for conf in targets:
+            if "units" in conf or "filters" in conf:
+                conf["dropout"], conf["recurrent_dropout"] = 0.2, 0.2
+        node.attrs = {**node.attrs, "keras_layer": layer}
+        changed.append(f"`{node.id}`")
+    return f"dropout=0.2, recurrent_dropout=0.2 on {', '.join(changed)}"
+
+
+def _insert_permute(graph: ModelGraph, finding: Finding) -> str:
+    reshape_id, perm = finding.evidence.get("reshape"), finding.evidence.get("permute")
+    if not reshape_id or not perm:
+        raise NotApplicable("no permutation lines the Reshape up")
+    reshape = graph.node(reshape_id)
+    permute = _new_node(graph, f"{reshape_id}_permute", "permute", "Permute", reshape.per_step,
+                        dims=list(perm))
+    _insert_before(graph, reshape, [permute])
+    return f"Permute({tuple(perm)}) before `{reshape_id}`"
+
+
+REWRITES: dict[str, Callable[[ModelGraph, Finding], str]] = {
+    "gap_dense_head": _gap_dense_head,
+    "flatten_dense_head": _flatten_dense_head,
+    "timedistributed_cnn": _timedistributed_cnn,
+    "pool_before_recurrent": _pool_before_recurrent,
+    "dense_projection": _dense_projection,
+    "pool_wide_branch": _pool_wide_branch,
+    "dropout_before_head": _dropout_before_head,
+    "recurrent_dropout": _recurrent_dropout,
+    "insert_permute": _insert_permute,
+}
+
+
+def variants_for(graph: ModelGraph, finding: Finding) -> tuple[list[Variant], dict[str, str]]:
+    """The finding's remedies as variants, and {remedy id: why not} for those that don't fit."""
+    made, skipped = [], {}
+    for remedy_id in finding.evidence.get("remedy_ids", []):
+        rewrite = REWRITES.get(remedy_id)
+        if rewrite is None:
+            skipped[remedy_id] = "no rewrite for this remedy"
+            continue
+        copy_ = copy.deepcopy(graph)
+        try:
+            description = rewrite(copy_, finding)
+        except NotApplicable as exc:
+            skipped[remedy_id] = str(exc)
+            continue
+        made.append(Variant(f"{finding.code}:{remedy_id}", finding.code, remedy_id, description,
+                            copy_))
+    return made, skipped
