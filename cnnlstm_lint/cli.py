@@ -150,7 +150,7 @@ def axes_command(path: str) -> None:
 @click.option("--min-delta", type=float, default=0.02, show_default=True,
               help="Smallest gain of a remedy that counts as confirming the finding.")
 @click.option("--val-split", type=click.FloatRange(0.01, 0.9), default=0.2, show_default=True)
-@click.option("--batch-size", type=click.IntRange(1), default=32, show_default=True)
+@click.option("--batch-size", type=click.IntRange(1), default=64, show_default=True)
 @click.option("--max-samples", type=click.IntRange(1), default=None,
               help="Use at most N training and N validation samples (quick looks).")
 @click.option("--tensorboard", is_flag=True, help="Also write TensorBoard logs under --out.")

@@ -36,7 +36,7 @@ class ProbeOptions:
     out_dir: str = "probe_out"
     min_delta: float = 0.02
     val_split: float = 0.2
-    batch_size: int = 32
+    batch_size: int = 64
     max_samples: int | None = None
     patience: int = 3
     tensorboard: bool = False
