@@ -185,3 +185,12 @@ def test_missing_backend_names_the_extra(monkeypatch):
     result = CliRunner().invoke(main, ["probe", sample("cl001_spatial_reshape.keras")])
     assert result.exit_code == 2
     assert "pip install 'cnnlstm-lint[tf]'" in result.stderr
+
+
+def test_clean_model_has_nothing_to_train(tmp_path):
+    result = CliRunner().invoke(main, ["probe", sample("good_lrcn.keras"), "--out", str(tmp_path)])
+    assert result.exit_code == 0
+    assert result.output.strip().endswith("no findings, so nothing to train.")
+    report = json.loads((tmp_path / "probe.json").read_text())
+    assert report["findings"] == [] and report["variants"] == {} and report["environment"] is None
+    assert not (tmp_path / "curves.png").exists()

@@ -138,6 +138,8 @@ def run_probe(model_path: str, opts: ProbeOptions, *, progress: bool = False) ->
         raise ProbeError(f"layer `{opaque.id}` ({opaque.op}) is opaque: its code is never run, "
                          "so the probe cannot rebuild and train this model")
     variants, entries = plan(graph, findings)
+    if not variants:  # nothing to train: no Keras, no data
+        return _report(model_path, opts, None, None, graph, [], entries, [], 0.0, False, 0)
     output, activation = output_spec(graph)
     inputs = input_specs(graph)
     if opts.data:
@@ -153,7 +155,7 @@ def run_probe(model_path: str, opts: ProbeOptions, *, progress: bool = False) ->
     info = prepare_backend(opts.device, opts.mixed_precision)
     os.makedirs(opts.out_dir, exist_ok=True)
     runs: list[RunResult] = []
-    models = [("baseline", graph)] + [(v.name, v.graph) for v in variants] if variants else []
+    models = [("baseline", graph)] + [(v.name, v.graph) for v in variants]
     total = len(models) * opts.seeds
     bar = Progress(total, enabled=progress)
     started = time.monotonic()
@@ -196,8 +198,9 @@ def _scores(runs: list[RunResult], name: str) -> list[float]:
     return [r.val_metric for r in runs if r.variant == name]
 
 
-def _report(model_path, opts, info, dataset: Dataset, graph, variants, entries, runs, elapsed,
-            exhausted, total) -> dict:
+def _report(model_path, opts, info, dataset: Dataset | None, graph, variants, entries, runs,
+            elapsed, exhausted, total) -> dict:
+    """probe.json's content. Without variants there is no data, environment or training."""
     by_name = {v.name: v for v in variants}
     findings_out = []
     for entry in entries:
@@ -213,7 +216,8 @@ def _report(model_path, opts, info, dataset: Dataset, graph, variants, entries, 
                                     for n in ["baseline", *names])
             item["verdict"] = judge(_scores(runs, "baseline"),
                                     {n: _scores(runs, n) for n in names},
-                                    chance=dataset.chance, min_delta=opts.min_delta,
+                                    chance=dataset.chance if dataset else 0.0,
+                                    min_delta=opts.min_delta,
                                     budget_cut=cut)
         if finding.code == "CL006" and names:
             item["generalization_gap"] = {
@@ -221,7 +225,7 @@ def _report(model_path, opts, info, dataset: Dataset, graph, variants, entries, 
                 for name in ["baseline", *names]}
         findings_out.append(item)
     variants_out = {}
-    for name in ["baseline", *by_name]:
+    for name in ["baseline", *by_name] if variants else []:
         v = by_name.get(name)
         variants_out[name] = {
             "code": v.code if v else None, "remedy_id": v.remedy_id if v else None,
@@ -234,8 +238,9 @@ def _report(model_path, opts, info, dataset: Dataset, graph, variants, entries, 
         "model": model_path,
         "environment": info,
         "settings": {k: v for k, v in asdict(opts).items()},
-        "data": dataset.as_dict(),
-        "metric": {"classification": "accuracy", "binary": "accuracy"}.get(dataset.task, "r2"),
+        "data": dataset.as_dict() if dataset else None,
+        "metric": {"classification": "accuracy", "binary": "accuracy", None: None}.get(
+            dataset.task if dataset else None, "r2"),
         "findings": findings_out,
         "variants": variants_out,
         "budget": {"seconds": opts.budget, "used_seconds": round(elapsed, 2),
@@ -261,6 +266,12 @@ def write_outputs(report: dict, out_dir: str) -> dict:
 
 
 def render_text(report: dict) -> str:
+    if report["environment"] is None:
+        what = ("no findings" if not report["findings"] else
+                "no finding has a remedy that fits this model")
+        lines = [f"cnnlstm-lint probe: {report['model']}: {what}, so nothing to train."]
+        lines += [f"{f['code']} at `{f['node']}`: {f['verdict']['reason']}" for f in report["findings"]]
+        return "\n".join(lines) + "\n"
     metric = report["metric"]
     env = report["environment"]
     lines = [f"cnnlstm-lint probe: {report['model']}",

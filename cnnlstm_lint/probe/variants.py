@@ -187,16 +187,21 @@ def _timedistributed_cnn(graph: ModelGraph, finding: Finding) -> str:
     return f"TimeDistributed({moved}) over the frames of `{clip.id}`, straight into `{rec.id}`"
 
 
-def _pool_before_recurrent(graph: ModelGraph, finding: Finding) -> str:
-    flat = next((graph.node(n) for n in finding.related if graph.node(n).kind == "flatten"), None)
-    if flat is None:
-        raise NotApplicable("no Flatten makes the wide per-step input")
+def _flatten_to_pooling(graph: ModelGraph, flat: Node) -> str:
+    """Replace a Flatten with global average pooling over the same map."""
     (src, _, _), = graph.input_edges(flat.id)
     rank = _step_rank(graph.node(src)) - 2
     pool = _new_node(graph, f"{flat.id}_gap", "global_pool", f"GlobalAveragePooling{rank}D",
                      flat.per_step)
     _replace_segment(graph, graph.node(src), flat, [pool], keep_end=False)
     return f"GlobalAveragePooling{rank}D() instead of `{flat.id}` (Flatten)"
+
+
+def _pool_before_recurrent(graph: ModelGraph, finding: Finding) -> str:
+    flat = next((graph.node(n) for n in finding.related if graph.node(n).kind == "flatten"), None)
+    if flat is None:
+        raise NotApplicable("no Flatten makes the wide per-step input")
+    return _flatten_to_pooling(graph, flat)
 
 
 def _dense_projection(graph: ModelGraph, finding: Finding) -> str:
@@ -218,12 +223,7 @@ def _pool_wide_branch(graph: ModelGraph, finding: Finding) -> str:
     wide = graph.node(finding.evidence["wide_branch"]["node"])
     if wide.kind != "flatten":
         raise NotApplicable(f"the wide branch `{wide.id}` is not a Flatten")
-    (src, _, _), = graph.input_edges(wide.id)
-    rank = _step_rank(graph.node(src)) - 2
-    pool = _new_node(graph, f"{wide.id}_gap", "global_pool", f"GlobalAveragePooling{rank}D",
-                     wide.per_step)
-    _replace_segment(graph, graph.node(src), wide, [pool], keep_end=False)
-    return f"GlobalAveragePooling{rank}D() instead of `{wide.id}` (Flatten)"
+    return _flatten_to_pooling(graph, wide)
 
 
 def _dropout_before_head(graph: ModelGraph, finding: Finding) -> str:
