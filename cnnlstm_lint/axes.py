@@ -132,8 +132,63 @@ _BIG_PRIMES = (1000000007, 1000000009, 1000000021, 1000000033, 1000000087, 10000
                1000000097, 1000000103, 1000000123, 1000000181)
 
 
-def reshape(axes: Sequence[Axis], target: Sequence[int]) -> Shape | None:
-    """Output axes for reshaping `axes` (no batch) to `target` (may hold one -1)."""
+@dataclass(frozen=True)
+class Sym:
+    """A dimension known only at run time: coeff × the product of dynamic source axes.
+
+    Exporters compute Reshape targets from Shape ops (e.g. [N, H·W, C] with a symbolic
+    batch N); evaluating them to Syms keeps the grouping exact without knowing N.
+    """
+
+    coeff: int
+    symbols: tuple[Source, ...] = ()
+
+    @staticmethod
+    def of(value: "int | Sym") -> "Sym":
+        return value if isinstance(value, Sym) else Sym(int(value))
+
+    def __mul__(self, other: "int | Sym") -> "Sym":
+        other = Sym.of(other)
+        return Sym(self.coeff * other.coeff, _sorted_sources(self.symbols + other.symbols))
+
+    __rmul__ = __mul__
+
+    def divide(self, other: "int | Sym") -> "Sym | None":
+        other = Sym.of(other)
+        rest = list(self.symbols)
+        for sym in other.symbols:
+            if sym not in rest:
+                return None
+            rest.remove(sym)
+        if other.coeff == 0 or self.coeff % other.coeff:
+            return None
+        return Sym(self.coeff // other.coeff, tuple(rest))
+
+    def simplify(self) -> "int | Sym":
+        return self.coeff if not self.symbols else self
+
+    def __repr__(self) -> str:
+        names = [s.label if s.label not in ("?", "") else f"{s.node}[{s.axis}]" for s in self.symbols]
+        return "·".join(([str(self.coeff)] if self.coeff != 1 or not names else []) + names)
+
+
+def _sorted_sources(sources) -> tuple[Source, ...]:
+    return tuple(sorted(sources, key=lambda s: (s.node, s.axis, s.label)))
+
+
+def axis_dim(axis: Axis) -> "int | Sym | None":
+    """An axis' size as an int, or as a Sym over its dynamic source axes."""
+    if axis.size is not None:
+        return axis.size
+    if not axis.parts:
+        return None
+    known = [size for _, size in axis.parts if size is not None]
+    dynamic = [src for src, size in axis.parts if size is None]
+    return Sym(math.prod(known), _sorted_sources(dynamic))
+
+
+def reshape(axes: Sequence[Axis], target: Sequence["int | Sym"]) -> Shape | None:
+    """Output axes for reshaping `axes` to `target` (ints, Syms, at most one -1)."""
     symbols: dict[Source, int] = {}
 
     def value(src: Source, size: int | None) -> int | None:
@@ -158,7 +213,15 @@ def reshape(axes: Sequence[Axis], target: Sequence[int]) -> Shape | None:
             if v != 1:
                 parts.append((src, v))
     total = math.prod(v for _, v in parts)
-    dims = [int(t) for t in target]
+    dims = []
+    for t in target:
+        if isinstance(t, Sym):
+            values = [value(src, None) for src in t.symbols]
+            if None in values:
+                return None
+            dims.append(t.coeff * math.prod(values))
+        else:
+            dims.append(int(t))
     if dims.count(-1) > 1 or any(t < -1 for t in dims):
         return None
     if -1 in dims:
@@ -239,7 +302,8 @@ _LETTER_ROLE = {"N": "batch", "B": "batch", "T": "time", "H": "spatial", "W": "s
 
 def seed_input(node: Node) -> Shape | None:
     shape = node.attrs.get("shape")
-    if shape is None:
+    if not shape:  # no shape, or an ONNX input of unknown rank
+        node.notes.append("the input's shape is not recorded")
         return None
     letters = node.attrs.get("roles") or _DEFAULT_ROLES.get(len(shape))
     if letters is None or len(letters) != len(shape):
@@ -266,7 +330,7 @@ def _spatial_labels(rank: int) -> str:
 
 
 def _out_size(n: int | None, k: int, s: int, d: int, padding, i: int, transpose=False,
-              output_padding=None) -> int | None:
+              output_padding=None, ceil=False) -> int | None:
     if n is None:
         return None
     span = d * (k - 1) + 1
@@ -277,6 +341,8 @@ def _out_size(n: int | None, k: int, s: int, d: int, padding, i: int, transpose=
         return (n - 1) * s + span + extra
     if isinstance(padding, (list, tuple)):  # explicit (begin, end) pads per spatial dim
         begin, end = padding[i]
+        if ceil:
+            return -(-(n + begin + end - span) // s) + 1
         return (n + begin + end - span) // s + 1
     if padding in ("same", "causal"):
         return -(-n // s)
@@ -304,7 +370,7 @@ def _conv_like(node: Node, x: Shape, *, pool: bool) -> Shape | None:
     strides = a.get("strides") or (kernel if pool else [1] * rank)
     dilation = a.get("dilation") or [1] * rank
     sizes = [_out_size(x[p].size, kernel[i], strides[i], dilation[i], a.get("padding", "valid"),
-                       i, a.get("transpose", False), a.get("output_padding"))
+                       i, a.get("transpose", False), a.get("output_padding"), a.get("ceil", False))
              for i, p in enumerate(positions)]
     out = _resource_spatial(node, x, positions, sizes)
     if not pool:
@@ -356,12 +422,89 @@ def _flatten(node: Node, ins: list[Shape]) -> list[Shape | None]:
 
 
 def _reshape(node: Node, ins: list[Shape]) -> list[Shape | None]:
+    """Keras: `target` excludes the batch axis. ONNX (`full`): it covers every axis and may
+    be a function of the input axes, evaluated now that they are known."""
     x = ins[0]
-    out = reshape(x[1:], node.attrs["target"])
+    target = node.attrs["target"]
+    if callable(target):
+        target = target(x)
+    out = None
+    if target is not None:
+        node.attrs["resolved_target"] = list(target)
+        out = reshape(x, target) if node.attrs.get("full") else reshape(x[1:], target)
     if out is None:
         node.notes.append("could not resolve the reshape target against the input shape")
         return [None]
-    return [(x[0],) + out]
+    return [out if node.attrs.get("full") else (x[0],) + out]
+
+
+def _transpose(node: Node, ins: list[Shape]) -> list[Shape | None]:
+    """ONNX Transpose: a permutation of every axis, batch included."""
+    x = ins[0]
+    perm = node.attrs.get("perm") or list(reversed(range(len(x))))
+    if sorted(perm) != list(range(len(x))):
+        return [None]
+    return [tuple(x[p] for p in perm)]
+
+
+def _norm_axes(axes, rank: int) -> list[int]:
+    return sorted(a % rank for a in axes)
+
+
+def _squeeze(node: Node, ins: list[Shape]) -> list[Shape | None]:
+    x = ins[0]
+    axes = node.attrs.get("axes")
+    drop = _norm_axes(axes, len(x)) if axes is not None else [i for i, a in enumerate(x) if a.size == 1]
+    if any(x[i].size not in (1, None) for i in drop):
+        return [None]
+    return [tuple(a for i, a in enumerate(x) if i not in drop)]
+
+
+def _unsqueeze(node: Node, ins: list[Shape]) -> list[Shape | None]:
+    out = list(ins[0])
+    rank = len(out) + len(node.attrs.get("axes") or [])
+    for axis in _norm_axes(node.attrs.get("axes") or [], rank):
+        out.insert(axis, Axis(1, "feature", ()))
+    return [tuple(out)]
+
+
+def _reduce(node: Node, ins: list[Shape]) -> list[Shape | None]:
+    """Reductions over listed axes (ReduceMean over H, W is a global pooling)."""
+    x = ins[0]
+    axes = node.attrs.get("axes")
+    if node.attrs.get("from_axis") is not None:  # global pooling: every axis after channels
+        axes = list(range(node.attrs["from_axis"], len(x)))
+    drop = _norm_axes(axes, len(x)) if axes else list(range(len(x)))
+    if node.attrs.get("keepdims", True):
+        return [tuple(Axis(1, a.role, ()) if i in drop else a for i, a in enumerate(x))]
+    return [tuple(a for i, a in enumerate(x) if i not in drop)]
+
+
+def _select(node: Node, ins: list[Shape]) -> list[Shape | None]:
+    """Gather with a scalar index: that axis disappears (e.g. the last time step)."""
+    x = ins[0]
+    axis = node.attrs.get("axis", 0) % len(x)
+    count = node.attrs.get("count")  # None: a scalar index
+    if count is None:
+        return [x[:axis] + x[axis + 1:]]
+    kept = new_axis(node.id, axis, x[axis].role, count, x[axis].sources[0].label
+                    if x[axis].parts else "?")
+    return [x[:axis] + (kept,) + x[axis + 1:]]
+
+
+def _slice(node: Node, ins: list[Shape]) -> list[Shape | None]:
+    """Slice: the sliced axes keep their role, with a new size and this node as source."""
+    x = list(ins[0])
+    slices = node.attrs.get("slices")
+    if slices is None:
+        return [None]
+    for axis, start, end, step in slices:
+        axis %= len(x)
+        size = None if x[axis].size is None else len(range(x[axis].size)[start:end:step])
+        if size is None or size != x[axis].size:
+            label = x[axis].sources[0].label if x[axis].parts else "?"
+            x[axis] = new_axis(node.id, axis, x[axis].role, size, label)
+    return [tuple(x)]
 
 
 def _permute(node: Node, ins: list[Shape]) -> list[Shape | None]:
@@ -381,8 +524,11 @@ def _recurrent(node: Node, ins: list[Shape]) -> list[Shape | None]:
     if len(x) != 3:
         node.notes.append(f"a recurrent layer takes (batch, time, features); got rank {len(x)}")
         return [None]
-    batch, time = (x[1], x[0]) if a.get("time_major") else (x[0], x[1])
+    t = a.get("time_axis", 0 if a.get("time_major") else 1)
+    batch, time = x[1 - t], x[t]
     units = a.get("units")
+    if a.get("onnx_outputs"):
+        return _onnx_recurrent_outputs(node, batch, time, units)
     bidir = a.get("bidirectional", False)
     width = units * 2 if bidir and units and a.get("merge_mode", "concat") == "concat" else units
     if a.get("return_sequences"):
@@ -397,6 +543,20 @@ def _recurrent(node: Node, ins: list[Shape]) -> list[Shape | None]:
         n_states = (2 if a.get("cell") == "LSTM" else 1) * (2 if bidir else 1)
         outs += [(batch, new_axis(node.id, 1, "feature", units, "F"))] * n_states
     return outs
+
+
+def _onnx_recurrent_outputs(node: Node, batch: Axis, time: Axis, units) -> list[Shape | None]:
+    """ONNX LSTM/GRU/RNN: Y (T, D, N, H) or (N, T, D, H) with layout 1; Y_h and Y_c
+    (D, N, H) or (N, D, H). A Loop/Scan recurrence gives its stacked steps (T, N, H)."""
+    dirs = new_axis(node.id, 1, "feature", 2 if node.attrs.get("bidirectional") else 1, "D")
+    steps = new_axis(node.id, 0, "time", time.size, "T")
+    hidden = new_axis(node.id, 3, "feature", units, "F")
+    if node.attrs.get("loop"):
+        final = (batch, hidden)
+        return [final] * node.attrs.get("states", 1) + [(steps, batch, hidden)] * node.attrs.get("scans", 1)
+    if node.attrs.get("time_major"):
+        return [(steps, dirs, batch, hidden)] + [(dirs, batch, hidden)] * 2
+    return [(batch, steps, dirs, hidden)] + [(batch, dirs, hidden)] * 2
 
 
 def _conv_recurrent(node: Node, ins: list[Shape]) -> list[Shape | None]:
@@ -436,9 +596,11 @@ def _concat(node: Node, ins: list[Shape]) -> list[Shape | None]:
     size = _product([a.size for a in joined])
     size = None if size is None else sum(a.size for a in joined)  # type: ignore[misc]
     role = merged_role({a.role for a in joined})
+    if all(not a.parts for a in joined):  # a stack of new axes: where it came from is lost
+        role = "unknown"
     out = list(first)
     labels = {a.parts[0][0].label for a in joined if len(a.parts) == 1}
-    label = labels.pop() if len(labels) == 1 else {"time": "T", "channel": "C"}.get(role, "F")
+    label = labels.pop() if len(labels) == 1 else {"time": "T", "channel": "C", "unknown": "?"}.get(role, "F")
     out[axis] = new_axis(node.id, axis, role, size, label)
     return [tuple(out)]
 
@@ -465,6 +627,12 @@ HANDLERS: dict[str, Callable[[Node, list[Shape]], list[Shape | None]]] = {
     "embedding": _embedding,
     "repeat": _repeat,
     "concat": _concat,
+    "transpose": _transpose,
+    "squeeze": _squeeze,
+    "unsqueeze": _unsqueeze,
+    "reduce": _reduce,
+    "select": _select,
+    "slice": _slice,
     "merge": _merge_elementwise,
     "dropout": _identity,
     "norm": _identity,
@@ -488,8 +656,8 @@ def _opaque(node: Node, carried: tuple[Axis, ...]) -> list[Shape | None]:
 
 
 def _with_steps(shape: Shape | None, carried: tuple[Axis, ...]) -> Shape | None:
-    if shape is None:
-        return None
+    if shape is None or not carried:
+        return shape
     return (shape[0], *carried, *shape[1:])
 
 

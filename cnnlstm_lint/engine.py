@@ -72,6 +72,7 @@ class FileResult:
     error: str | None = None
     findings: list[Finding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # rules that could not judge the model
 
 
 @dataclass(frozen=True)
@@ -96,15 +97,18 @@ def lint_file(target: Target, settings: Settings) -> FileResult:
 
     try:
         graph = load_graph(target.path)
+        findings = lint_graph(graph, settings)
     except NotAModelError as exc:
         if not target.explicit:  # some other JSON met while walking a directory
             return FileResult(target.path, "skipped", notes=[f"skipped: {exc.reason}"])
         return FileResult(target.path, "error", exc.reason)
     except LoadError as exc:
         return FileResult(target.path, "error", exc.reason)
-    findings = lint_graph(graph, settings)
+    except Exception as exc:  # a bug must not hide the other files' results
+        return FileResult(target.path, "error",
+                          f"internal error ({type(exc).__name__}: {exc}); please report it")
     notes = [f"{n.id}: {note}" for n in graph.nodes() for note in n.notes] + graph.notes
-    return FileResult(target.path, "ok", None, findings, notes)
+    return FileResult(target.path, "ok", None, findings, notes, list(graph.skipped))
 
 
 def lint_files(targets: list[Target], settings: Settings, jobs: int | None = None) -> list[FileResult]:

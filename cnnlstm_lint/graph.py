@@ -69,6 +69,7 @@ class ModelGraph:
         self.outputs: list[tuple[str, int]] = []
         self.meta: dict = {}  # e.g. {"inference_only": True} for stripped exports
         self.notes: list[str] = []  # model-wide remarks for --verbose
+        self.skipped: list[str] = []  # rules that could not judge this model at all
         self._order: list[str] | None = None  # cached topological order
 
     # -- building -----------------------------------------------------------------

@@ -83,7 +83,7 @@ CASES = [
     ("weights_only.h5", make_h5_without_config, "has no model_config attribute"),
     ("empty.keras", make_empty, "empty file"),
     ("deep.json", make_deeply_nested, "nested too deeply"),
-    ("model.onnx", make_onnx, "ONNX models are not supported yet"),
+    ("model.onnx", make_onnx, "not an ONNX model: the protobuf has no graph nodes"),
     ("mystery.bin", make_unknown_bytes, "unrecognised file format"),
     ("ghost.keras", make_model_with_missing_input, "layer inputs never defined: ghost"),
 ]

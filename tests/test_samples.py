@@ -122,9 +122,14 @@ def test_fingerprint_is_stable_across_runs():
 def test_directory_is_linted_recursively():
     code, doc = lint_json(SAMPLES)
     assert code == 1
-    assert doc["summary"]["files"] == len(EXPECTED)
+    on_disk = sorted(os.path.join(root, f) for root, _, files in os.walk(SAMPLES) for f in files
+                     if f.endswith((".keras", ".h5", ".json", ".onnx")))
+    assert [entry["path"] for entry in doc["files"]] == on_disk  # converted ONNX files included
     assert doc["summary"]["errors"] == 0
-    assert doc["summary"]["findings"] == sum(len(v) for v in EXPECTED.values())
+    for entry in doc["files"]:
+        name = os.path.relpath(entry["path"], SAMPLES)
+        if name in EXPECTED:
+            assert {(f["code"], f["node"]) for f in entry["findings"]} == EXPECTED[name]
 
 
 def test_select_and_ignore_by_code_and_prefix():

@@ -19,12 +19,15 @@ def load_graph(path: str) -> ModelGraph:
     try:
         fmt = sniff(path)
         if fmt == "onnx":
-            raise LoadError("ONNX models are not supported yet")
-        config = _READERS[fmt](path)
+            from .onnx_graph import graph_from_onnx, read_onnx
+
+            source, build = read_onnx(path), graph_from_onnx
+        else:
+            source, build = _READERS[fmt](path), graph_from_config
         try:
-            graph = graph_from_config(config, path)
+            graph = build(source, path)
         except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
-            raise LoadError(f"malformed model config ({type(exc).__name__}: {exc})") from None
+            raise LoadError(f"malformed model ({type(exc).__name__}: {exc})") from None
     except LoadError as exc:
         exc.path = path
         raise

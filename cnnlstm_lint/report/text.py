@@ -22,7 +22,8 @@ def render_text(results: list[FileResult], *, verbose: bool = False, color: bool
         if result.status == "error":
             continue  # the CLI reports unreadable files on stderr, one line each
         for f in result.findings:
-            head = f"{result.path}:{f.node}: {f.code} [{f.severity.value}] {f.name}"
+            layer = f" (layer {f.evidence['layer']})" if f.evidence.get("layer") else ""
+            head = f"{result.path}:{f.node}{layer}: {f.code} [{f.severity.value}] {f.name}"
             lines.append(paint(head, _BOLD + _COLORS[f.severity]) if color else head)
             lines.append(f"  {f.message}")
             if f.evidence.get("provenance"):
@@ -32,6 +33,7 @@ def render_text(results: list[FileResult], *, verbose: bool = False, color: bool
             if f.remedy:
                 lines.append(f"  {paint('remedy:', _DIM)}     {f.remedy}")
             lines.append("")
+        lines += [f"{result.path}: {note}" for note in result.skipped]
         if verbose:
             lines += [f"{result.path}: note: {note}" for note in result.notes]
     shown = [r for r in results if r.status != "skipped"]

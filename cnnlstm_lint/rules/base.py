@@ -36,12 +36,17 @@ class Rule:
                 remedy: str, remedy_ids: tuple[str, ...] = ()) -> Finding:
         if remedy_ids:
             evidence = {**evidence, "remedy_ids": list(remedy_ids)}
+        if node.attrs.get("layer") and node.attrs["layer"] != node.id:
+            evidence = {"layer": node.attrs["layer"], **evidence}  # as the exporter recorded it
         return Finding(self.code, self.name, self.severity, message, node.id, related,
                        evidence, remedy, remedy_ids[0] if remedy_ids else "", node.location)
 
-    def skip(self, graph: ModelGraph, node: Node, reason: str) -> None:
-        """Record why this rule could not judge a node (shown with --verbose)."""
+    def skip(self, graph: ModelGraph, node: Node, reason: str, *, whole_model: bool = False) -> None:
+        """Record why this rule could not judge a node (shown with --verbose); a rule that
+        skips the whole model is always reported."""
         graph.notes.append(f"{self.code} not judged on {node.id}: {reason}")
+        if whole_model:
+            graph.skipped.append(f"{self.code} ({self.name}) not judged: {reason}")
 
     def time_axes(self, graph: ModelGraph, *, need_roles: bool = True) -> Iterator[tuple[Node, Axis]]:
         """(recurrent node, its time axis) where it can be judged; a note for the others.
@@ -73,7 +78,7 @@ def time_axis(graph: ModelGraph, node: Node) -> Axis | None:
     axes = step_input(graph, node)
     if axes is None or len(axes) < 3:
         return None
-    return axes[0] if node.attrs.get("time_major") else axes[1]
+    return axes[node.attrs.get("time_axis", 0 if node.attrs.get("time_major") else 1)]
 
 
 def unknown_reason(graph: ModelGraph, node: Node) -> str:
@@ -92,6 +97,23 @@ def built_by(graph: ModelGraph, node: Node, *axes: Axis) -> list[str]:
     """The layers between the sources of `axes` and `node`, nearest first."""
     sources = {src.node for axis in axes for src in axis.origin}
     return [n for n in graph.between(sources, node.id) if n != node.id]
+
+
+_KERAS_TERMS = {
+    "gap": "GlobalAveragePooling2D()", "flatten": "Flatten()", "dense": "Dense",
+    "per_frame": "TimeDistributed(cnn)", "reshape": "Reshape",
+}
+_TORCH_TERMS = {
+    "gap": "nn.AdaptiveAvgPool2d(1) + flatten", "flatten": "torch.flatten(x, 1)", "dense": "nn.Linear",
+    "per_frame": "the CNN on every frame (x.reshape(b * t, c, h, w), then .reshape(b, t, -1))",
+    "reshape": "reshape",
+}
+
+
+def terms(graph: ModelGraph) -> dict[str, str]:
+    """Remedy words in the model's own framework: Keras files and tf2onnx exports speak
+    Keras; other ONNX exports (PyTorch) speak torch."""
+    return _KERAS_TERMS if graph.meta.get("source_framework", "keras") == "keras" else _TORCH_TERMS
 
 
 def layer_title(node: Node) -> str:

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from ..findings import Severity
-from .base import Rule, axis_json, built_by, layer_title, shape_text, spatial_sources, step_input
+from .base import Rule, terms, axis_json, built_by, layer_title, shape_text, spatial_sources, step_input
 
 
 class SpatialSequence(Rule):
@@ -66,10 +66,9 @@ class SpatialSequence(Rule):
                 evidence={"input_shape": shape_text(step_input(graph, node)),
                           "time_axis": axis_json(time),
                           "provenance": f"time axis of {steps} steps = {time.describe()}"},
-                remedy=("Summarise the map instead of scanning it: replace the Reshape and "
-                        f"{node.op} with GlobalAveragePooling2D() (or Flatten()) then Dense; "
-                        "if the input is a sequence of frames, give the model a time axis "
-                        "and wrap the CNN in TimeDistributed(...) before the "
-                        f"{node.op}."),
+                remedy=("Summarise the map instead of scanning it: replace the {reshape} and "
+                        "{op} with {gap} (or {flatten}) then {dense}; if the input is a "
+                        "sequence of frames, give the model a time axis and run "
+                        "{per_frame} before the {op}.").format(op=node.op, **terms(graph)),
                 remedy_ids=("gap_dense_head", "flatten_dense_head", "timedistributed_cnn"),
             )

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from ..findings import Severity
-from .base import Rule, axis_json, built_by, layer_title, shape_text, step_input
+from .base import Rule, terms, axis_json, built_by, layer_title, shape_text, step_input
 
 _FEATURE_ROLES = {"channel", "feature"}
 
@@ -62,8 +62,8 @@ class ChannelsAsTime(Rule):
                 evidence={"input_shape": shape_text(step_input(graph, node)),
                           "time_axis": axis_json(time),
                           "provenance": f"time axis of {steps} steps = {time.describe()}"},
-                remedy=(f"Feed the features to Dense instead of {node.op}: "
-                        "GlobalAveragePooling2D() (or Flatten()) then Dense(64); for clips, "
-                        "make time come from the frames with TimeDistributed(cnn)."),
+                remedy=("Feed the features to {dense} instead of {op}: {gap} (or {flatten}) "
+                        "then {dense}(64); for clips, make time come from the frames with "
+                        "{per_frame}.").format(op=node.op, **terms(graph)),
                 remedy_ids=("gap_dense_head", "flatten_dense_head", "timedistributed_cnn"),
             )

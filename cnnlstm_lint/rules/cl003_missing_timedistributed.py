@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from ..findings import Severity
-from .base import Rule, axis_json, built_by, layer_title, shape_text, time_axis
+from .base import Rule, terms, axis_json, built_by, layer_title, shape_text, time_axis
 
 # Time axes that come from the data (not the output steps of a recurrent layer).
 _DATA_TIME_KINDS = {"input", "conv", "pool", "resize", "embedding"}
@@ -70,8 +70,8 @@ class MissingTimeDistributed(Rule):
                     related=[*built_by(graph, node, axis), *downstream],
                     evidence={"merged_axis": axis_json(axis),
                               "provenance": f"axis of {axis.size} = {axis.describe()}"},
-                    remedy=(f"Keep the time axis: instead of {node.op}, wrap the per-frame "
-                            "layers in TimeDistributed(...) (e.g. TimeDistributed(Conv2D(...)), "
+                    remedy=(f"Keep the time axis: instead of {node.op}, run "
+                            + terms(graph)["per_frame"] + " (in Keras: TimeDistributed(Conv2D(...)), "
                             "TimeDistributed(GlobalAveragePooling2D())) so that the "
                             f"{target.op} receives (batch, time, features)."),
                     remedy_ids=("timedistributed_cnn",),
@@ -89,9 +89,8 @@ class MissingTimeDistributed(Rule):
                     related=built_by(graph, node, time),
                     evidence={"time_axis": axis_json(time),
                               "provenance": f"time axis = {time.describe()}"},
-                    remedy=("Give the input a real time axis (batch, time, ...) and apply the "
-                            "CNN per step with TimeDistributed(...); do not reshape the batch "
-                            "into steps."),
+                    remedy=("Give the input a real time axis (batch, time, ...) and run "
+                            + terms(graph)["per_frame"] + "; do not reshape the batch into steps."),
                     remedy_ids=("timedistributed_cnn",),
                 )
 

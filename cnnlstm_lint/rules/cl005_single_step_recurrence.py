@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from ..findings import Severity
-from .base import Rule, axis_json, built_by, layer_title, shape_text, step_input
+from .base import Rule, terms, axis_json, built_by, layer_title, shape_text, step_input
 
 
 class SingleStepRecurrence(Rule):
@@ -52,8 +52,8 @@ class SingleStepRecurrence(Rule):
                 related=related,
                 evidence={"input_shape": shape_text(axes), "time_axis": axis_json(time),
                           "provenance": f"input {shape_text(axes)}: time axis of 1 step{maker}"},
-                remedy=(f"Replace the Reshape((1, ...)) and {node.op} with Dense(...) on the "
-                        "pooled features (GlobalAveragePooling2D() or Flatten() then Dense), or "
-                        "feed a real sequence: TimeDistributed(cnn) over frames."),
+                remedy=("Replace the single-step {reshape} and {op} with {dense} on the pooled "
+                        "features ({gap} or {flatten} then {dense}), or feed a real sequence: "
+                        "{per_frame}.").format(op=node.op, **terms(graph)),
                 remedy_ids=("gap_dense_head", "flatten_dense_head", "timedistributed_cnn"),
             )

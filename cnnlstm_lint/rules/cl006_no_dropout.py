@@ -18,7 +18,9 @@ class NoDropout(Rule):
     validation score falls behind early. It is the most common cause of a model that
     "trains fine but validates badly" once the architecture itself is right.
 
-    Not judged on inference-only exports (ONNX files whose exporter strips dropout).
+    Not judged on inference-only exports: ONNX files whose exporter stripped dropout
+    (PyTorch in eval mode, tf2onnx) are skipped unless the graph carries training-mode
+    `Dropout` nodes, and the text output says that the rule was skipped.
 
     ## Example
     ```python
@@ -47,7 +49,8 @@ class NoDropout(Rule):
         if not recurrent:
             return
         if graph.meta.get("inference_only"):
-            self.skip(graph, recurrent[0], "an inference-only export, where dropout is stripped")
+            self.skip(graph, recurrent[0], "an inference-only export, where dropout is stripped",
+                      whole_model=True)
             return
         nodes = list(graph.nodes())
         if any(n.kind == "dropout" and (n.attrs.get("rate") or 0) > 0 for n in nodes):

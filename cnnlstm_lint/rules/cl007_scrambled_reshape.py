@@ -93,13 +93,23 @@ class ScrambledReshape(Rule):
             return ("Insert the Permute that puts the wanted time axis first before the "
                     "Reshape."), None
         before = graph.inputs_of(culprit.id)[0].axes
-        start = 1 + culprit.per_step
-        target = culprit.attrs.get("target") or []
+        full = bool(culprit.attrs.get("full"))  # ONNX: the target covers the batch axis too
+        start = 0 if full else 1 + culprit.per_step
+        target = culprit.attrs.get("resolved_target") or []
         perm = aligned_permutation(before[start:], target)
         if perm is None:
-            return (f"Reorder the axes with Permute(...) before `{culprit.id}` so that the "
-                    "Reshape only merges neighbouring axes."), None
-        order = ", ".join(f"{before[start + p - 1].parts[0][0].label if before[start + p - 1].parts else '?'}"
-                          for p in perm)
+            how = "Transpose" if full else "Permute(...)"
+            return (f"Reorder the axes with {how} before `{culprit.id}` so that the "
+                    "reshape only merges neighbouring axes."), None
+        if full and perm[0] == 1 and graph.meta.get("source_framework") == "keras":
+            perm = tuple(p - 1 for p in perm[1:])  # a Keras model's export: Permute skips the batch
+            full, start = False, 1
+        order = ", ".join(before[start + p - 1].sources[0].label if before[start + p - 1].parts
+                          else "?" for p in perm)
+        if full:
+            zero_based = [p - 1 for p in perm]
+            return (f"Insert Transpose(perm={zero_based}) before `{culprit.id}` (giving {order}; "
+                    f"in PyTorch x.permute{tuple(zero_based)} before the reshape)."), perm
+        shown = tuple(target[1:] if culprit.attrs.get("full") else target)
         return (f"Insert Permute({tuple(perm)}) before `{culprit.id}` (giving {order}), "
-                f"then keep Reshape({tuple(target)})."), perm
+                f"then keep Reshape({shown})."), perm

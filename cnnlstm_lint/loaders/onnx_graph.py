@@ -1,0 +1,580 @@
+"""ONNX graph -> ModelGraph, with the same canonical kinds as the Keras front end.
+
+Tensors are sorted into *data* (computed from the graph inputs: these become ModelGraph
+nodes and edges), *constants* (initializers, Constant) and *shape values* (computed from
+Shape ops: the run-time Reshape targets exporters build). Shape values are evaluated
+symbolically — as products of input axes such as [N, H·W, C] — when the Reshape they feed
+is annotated, so provenance stays exact with a dynamic batch. External data is never
+read: only the graph is needed.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+from ..axes import Axis, Sym, axis_dim
+from ..graph import Location, ModelGraph, Node
+from .errors import LoadError
+
+_ACTIVATIONS = {"Relu", "LeakyRelu", "PRelu", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Elu",
+                "Selu", "Celu", "Softplus", "Softsign", "HardSigmoid", "HardSwish", "Gelu", "Erf",
+                "Clip", "Exp", "Log", "Sqrt", "Neg", "Abs", "Mish", "Reciprocal", "Sign", "Round",
+                "Floor", "Ceil", "Not", "ThresholdedRelu", "Shrink"}
+_NORMS = {"BatchNormalization", "InstanceNormalization", "LayerNormalization",
+          "GroupNormalization", "LpNormalization", "MeanVarianceNormalization"}
+_ELEMENTWISE = {"Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "Sum", "Mean", "Where", "Mod",
+                "And", "Or", "Xor", "Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual",
+                "BitShift"}
+_POOLS = {"MaxPool", "AveragePool", "LpPool"}
+_GLOBAL_POOLS = {"GlobalAveragePool", "GlobalMaxPool", "GlobalLpPool"}
+_REDUCES = {"ReduceMean", "ReduceMax", "ReduceMin", "ReduceSum", "ReduceProd", "ReduceL1",
+            "ReduceL2", "ReduceLogSumExp", "ReduceSumSquare", "ReduceLogSum"}
+_RECURRENT = {"LSTM", "GRU", "RNN"}
+_KNOWN_DOMAINS = {"", "ai.onnx", "ai.onnx.ml"}
+MAX_SUBGRAPH_DEPTH = 8
+MAX_CONST_ELEMENTS = 4096  # constant values read: shape vectors and indices, never weights
+
+
+def read_onnx(path: str):
+    import onnx
+    from google.protobuf.message import DecodeError
+
+    try:
+        model = onnx.load(path, load_external_data=False)
+    except (DecodeError, ValueError, TypeError, RuntimeError, OSError) as exc:
+        raise LoadError(f"not a readable ONNX model (protobuf: {str(exc).splitlines()[0][:120] or type(exc).__name__})") from None
+    if not model.HasField("graph") or not model.graph.node:
+        raise LoadError("not an ONNX model: the protobuf has no graph nodes")
+    return model
+
+
+def _attrs(node) -> dict:
+    from onnx import AttributeProto, helper
+
+    out = {}
+    for attr in node.attribute:
+        if attr.type in (AttributeProto.GRAPH, AttributeProto.GRAPHS):
+            continue
+        value = helper.get_attribute_value(attr)
+        out[attr.name] = value.decode() if isinstance(value, bytes) else value
+    return out
+
+
+def _dims(type_proto) -> tuple | None:
+    tensor = type_proto.tensor_type
+    if not tensor.HasField("shape"):
+        return None
+    return tuple(d.dim_value if d.HasField("dim_value") else None for d in tensor.shape.dim)
+
+
+def _const_value(tensor) -> Any:
+    """A small constant's value as nested Python numbers; None for large or external ones."""
+    from onnx import TensorProto, numpy_helper
+
+    if tensor.data_location == TensorProto.EXTERNAL or math.prod(tensor.dims) > MAX_CONST_ELEMENTS:
+        return None
+    try:
+        return numpy_helper.to_array(tensor).tolist()
+    except Exception:  # malformed tensor payloads stay unknown
+        return None
+
+
+class _OnnxBuilder:
+    def __init__(self, model, file: str):
+        self.model = model
+        self.file = file
+        self.graph = ModelGraph(file, "onnx")
+        producer = (model.producer_name or "").lower()
+        self.keras_layout = "tf2onnx" in producer or "keras" in producer
+        self.graph.meta["source_framework"] = "keras" if self.keras_layout else "pytorch"
+        g = model.graph
+        self.const_shapes: dict[str, tuple] = {t.name: tuple(t.dims) for t in g.initializer}
+        self.const_values: dict[str, Any] = {}
+        for t in g.initializer:
+            if math.prod(t.dims) <= MAX_CONST_ELEMENTS:
+                self.const_values[t.name] = _const_value(t)
+        self.value_shapes: dict[str, tuple] = {}
+        for vi in [*g.input, *g.output, *g.value_info, *self._inferred_value_info()]:
+            dims = _dims(vi.type)
+            if dims is not None:
+                self.value_shapes.setdefault(vi.name, dims)
+        self.data: dict[str, tuple[str, int]] = {}  # data tensor -> (node id, output index)
+        self.shape_nodes: dict[str, Any] = {}  # shape-value tensor -> the ONNX node making it
+        self.shape_cache: dict[str, list | None] = {}
+
+    def _inferred_value_info(self):
+        import onnx
+
+        try:
+            inferred = onnx.shape_inference.infer_shapes(self.model, data_prop=True)
+        except Exception:  # inference is a help, not a requirement
+            return []
+        return list(inferred.graph.value_info)
+
+    # -- building -----------------------------------------------------------------------
+    def build(self) -> ModelGraph:
+        g = self.model.graph
+        for index, inp in enumerate(g.input):
+            if inp.name in self.const_shapes:
+                continue
+            self._input(inp, index)
+        if not self.graph.inputs:
+            raise LoadError("the ONNX graph has no inputs")
+        known = set(self.data) | set(self.const_shapes) | {""}
+        for index, node in enumerate(self._ordered(g.node, known)):
+            self._node(node, index)
+        for out in g.output:
+            if out.name in self.data:
+                self.graph.outputs.append(self.data[out.name])
+        training = any(n.kind == "dropout" and n.attrs.get("training") for n in self.graph.nodes())
+        self.graph.meta["inference_only"] = not training
+        return self.graph
+
+    def _ordered(self, nodes, known: set[str]) -> list:
+        """Nodes in a valid order; a tensor nobody makes or a cycle is an error."""
+        made = {out: i for i, n in enumerate(nodes) for out in n.output}
+        for n in nodes:
+            for name in n.input:
+                if name and name not in made and name not in known:
+                    raise LoadError(f"node {n.name or n.op_type!r} reads tensor {name!r}, which no "
+                                    "node, input or initializer produces")
+        if all(made.get(name, -1) < i for i, n in enumerate(nodes) for name in n.input if name):
+            return list(nodes)
+        import networkx as nx
+
+        order = nx.DiGraph()
+        order.add_nodes_from(range(len(nodes)))
+        order.add_edges_from((made[name], i) for i, n in enumerate(nodes)
+                             for name in n.input if name in made)
+        try:
+            return [nodes[i] for i in nx.topological_sort(order)]
+        except nx.NetworkXUnfeasible:
+            cycle = nx.find_cycle(order)
+            first = nodes[cycle[0][0]]
+            raise LoadError(f"the graph has a cycle through node {first.name or first.op_type!r}") from None
+
+    def _input(self, inp, index: int) -> None:
+        dims = _dims(inp.type) or ()
+        rank = len(dims)
+        roles = {4: "NHWC", 5: "NTHWC"} if self.keras_layout else {4: "NCHW", 5: "NTCHW"}
+        attrs = {"shape": dims, "roles": roles.get(rank)}
+        node = self._add(inp.name or f"input_{index}", "input", "Input", attrs, f"graph.input[{index}]")
+        self.graph.inputs.append(node.id)
+        self.data[inp.name] = (node.id, 0)
+
+    def _add(self, name: str, kind: str, op: str, attrs: dict, pointer: str, layer: str = "") -> Node:
+        node_id, n = name, 1
+        while node_id in self.graph:
+            node_id, n = f"{name}~{n}", n + 1
+        if layer:
+            attrs["layer"] = layer
+        return self.graph.add_node(Node(node_id, kind, op, attrs,
+                                        Location(self.file, layer or node_id, pointer)))
+
+    def _is_shape_value(self, name: str) -> bool:
+        return name in self.shape_nodes or name in self.const_values or name in self.const_shapes
+
+    def _outer_refs(self, node, depth: int = 0) -> list[str]:
+        """Outer-scope tensors that a node's subgraphs (Loop/Scan/If bodies) read."""
+        if depth > MAX_SUBGRAPH_DEPTH:
+            raise LoadError(f"subgraphs nested more than {MAX_SUBGRAPH_DEPTH} deep in node "
+                            f"{node.name or node.op_type!r}")
+        refs: list[str] = []
+        for attr in node.attribute:
+            graphs = [attr.g] if attr.HasField("g") else list(attr.graphs)
+            for sub in graphs:
+                local = {i.name for i in sub.input} | {i.name for i in sub.initializer}
+                local |= {o for n in sub.node for o in n.output}
+                for inner in sub.node:
+                    for name in [*inner.input, *self._outer_refs(inner, depth + 1)]:
+                        if name and name not in local and name not in refs:
+                            refs.append(name)
+        return refs
+
+    def _node(self, node, index: int) -> None:
+        data_inputs = [name for name in node.input if name in self.data]
+        if node.op_type in ("Loop", "Scan", "If"):
+            data_inputs += [n for n in self._outer_refs(node) if n in self.data and n not in data_inputs]
+        if node.op_type == "Constant":
+            value = self._constant(node)
+            for out in node.output:
+                self.const_values[out] = value
+                self.const_shapes[out] = ()
+            return
+        if not data_inputs or node.op_type in ("Shape", "Size"):
+            for out in node.output:  # constants and shape arithmetic: evaluated on demand
+                self.shape_nodes[out] = node
+            return
+        name = node.name or f"{node.op_type}_{index}"
+        kind, attrs = self._canonical(node, data_inputs)
+        if node.domain not in _KNOWN_DOMAINS:
+            kind = "opaque"
+        created = self._add(name, kind, node.op_type, attrs, f"graph.node[{index}]",
+                            self._layer_path(node))
+        if node.domain not in _KNOWN_DOMAINS:
+            created.notes.append(f"operator {node.op_type!r} of domain {node.domain!r} is unknown; "
+                                 "shapes after it come only from what the file records")
+        elif kind == "opaque":
+            created.notes.append(f"operator {node.op_type} is not understood; treated as opaque")
+        feeds = attrs.pop("_data_inputs", data_inputs)
+        for slot, tensor in enumerate(feeds):
+            self.graph.connect(*self.data[tensor], created.id, slot)
+        for extra, tensor in enumerate(attrs.pop("_shape_deps", []), start=len(feeds)):
+            self.graph.connect(*self.data[tensor], created.id, extra, aux=True)
+        for out_index, out in enumerate(node.output):
+            if not out:
+                continue
+            self.data[out] = (created.id, out_index)
+            recorded = self.value_shapes.get(out)
+            if recorded is not None:
+                self.graph.tensor(created.id, out_index).recorded = recorded
+        self.graph.tensor(created.id, max(len(node.output) - 1, 0))
+
+    def _constant(self, node) -> Any:
+        from onnx import helper
+
+        for attr in node.attribute:
+            if attr.name == "value":
+                return _const_value(attr.t)
+            if attr.name in ("value_int", "value_float"):
+                return helper.get_attribute_value(attr)
+            if attr.name in ("value_ints", "value_floats"):
+                return list(helper.get_attribute_value(attr))
+        return None
+
+    def _layer_path(self, node) -> str:
+        """The module or layer the exporter says a node came from."""
+        for prop in getattr(node, "metadata_props", []):
+            if prop.key == "pkg.torch.onnx.name_scopes":
+                scopes = [s.strip(" '\"") for s in prop.value.strip("[]").split(",")]
+                return "/".join(s for s in scopes if s)
+        name = node.name or ""
+        if "/" not in name:  # a generated name: take the scope of its first named input
+            name = next((t for t in node.input if "/" in t), "")
+            if not name:
+                return ""
+        parts = [p for p in name.split(":")[0].split("/") if p]
+        if name.startswith("/"):  # PyTorch: /module/sub/OpType
+            return "/".join(parts[:-1])
+        return "/".join(parts[1:-1])  # tf2onnx: model/layer/op
+
+    # -- attributes ----------------------------------------------------------------------
+    def _const(self, name: str) -> Any:
+        return self.const_values.get(name) if name else None
+
+    def _canonical(self, node, data_inputs: list[str]) -> tuple[str, dict]:
+        op, a = node.op_type, _attrs(node)
+        ins = list(node.input)
+        if op in ("Conv", "ConvTranspose"):
+            w = self.const_shapes.get(ins[1]) if len(ins) > 1 else None
+            kernel = list(a.get("kernel_shape") or (w[2:] if w else []))
+            rank = len(kernel)
+            if not rank:
+                return "opaque", {}
+            filters = None
+            if w:
+                filters = w[1] * a.get("group", 1) if op == "ConvTranspose" else w[0]
+            return "conv", {"rank": rank, "filters": filters, "kernel": kernel,
+                            "strides": list(a.get("strides") or [1] * rank),
+                            "dilation": list(a.get("dilations") or [1] * rank),
+                            "padding": self._padding(a, rank), "channels_first": True,
+                            "transpose": op == "ConvTranspose",
+                            "output_padding": list(a.get("output_padding") or [0] * rank),
+                            "_data_inputs": ins[:1]}
+        if op in _POOLS:
+            kernel = list(a.get("kernel_shape") or [])
+            rank = len(kernel)
+            return "pool", {"rank": rank, "kernel": kernel, "strides": list(a.get("strides") or [1] * rank),
+                            "dilation": list(a.get("dilations") or [1] * rank),
+                            "padding": self._padding(a, rank), "ceil": bool(a.get("ceil_mode", 0)),
+                            "channels_first": True}
+        if op in _GLOBAL_POOLS:
+            return "reduce", {"from_axis": 2, "keepdims": True}
+        if op in _REDUCES:
+            axes = a.get("axes")
+            if axes is None and len(ins) > 1:
+                axes = self._const(ins[1])
+            return "reduce", {"axes": list(axes) if axes else None,
+                              "keepdims": bool(a.get("keepdims", 1)), "_data_inputs": ins[:1]}
+        if op == "Flatten":
+            axis = a.get("axis", 1)
+            return "reshape", {"full": True, "target": _flatten_target(axis)}
+        if op == "Reshape":
+            shape_name = ins[1]
+            return "reshape", {"full": True, "_data_inputs": ins[:1],
+                               "_shape_deps": self._shape_deps(shape_name),
+                               "target": self._reshape_target(shape_name, bool(a.get("allowzero", 0)))}
+        if op == "Transpose":
+            return "transpose", {"perm": list(a["perm"]) if "perm" in a else None}
+        if op in ("Squeeze", "Unsqueeze"):
+            axes = a.get("axes")
+            if axes is None and len(ins) > 1:
+                axes = self._const(ins[1])
+            if op == "Unsqueeze" and axes is None:
+                return "opaque", {}
+            return op.lower(), {"axes": [int(v) for v in _flat(axes)] if axes is not None else None,
+                                "_data_inputs": ins[:1]}
+        if op == "Gemm":
+            b = self.const_shapes.get(ins[1])
+            if b is None or len(b) != 2 or ins[0] not in self.data:
+                return "opaque", {}
+            return "dense", {"units": b[0] if a.get("transB") else b[1], "_data_inputs": ins[:1]}
+        if op == "MatMul":
+            w = self.const_shapes.get(ins[1])
+            if w and ins[0] in self.data and len(w) >= 2:
+                return "dense", {"units": w[-1], "_data_inputs": ins[:1]}
+            return "opaque", {}
+        if op in _RECURRENT:
+            layout = a.get("layout", 0)
+            return "recurrent", {"cell": {"RNN": "SimpleRNN"}.get(op, op),
+                                 "units": a.get("hidden_size"),
+                                 "bidirectional": a.get("direction", "forward") == "bidirectional",
+                                 "time_major": layout == 0, "onnx_outputs": True,
+                                 "return_sequences": True, "_data_inputs": ins[:1]}
+        if op == "Dropout":
+            ratio = a.get("ratio", self._const(ins[1]) if len(ins) > 1 else 0.5)
+            training = self._const(ins[2]) if len(ins) > 2 else (a.get("is_test") == 0)
+            return "dropout", {"rate": float(ratio if ratio is not None else 0.5),
+                               "training": bool(training), "_data_inputs": ins[:1]}
+        if op == "Concat":
+            if len(data_inputs) != len([i for i in ins if i]):
+                return "opaque", {}  # joins data with constants (e.g. a learned token)
+            return "concat", {"axis": a.get("axis", 0)}
+        if op == "Gather":
+            indices = self._const(ins[1])
+            if ins[0] not in self.data or indices is None:
+                return "opaque", {}
+            count = None if not isinstance(indices, list) else len(_flat(indices))
+            return "select", {"axis": a.get("axis", 0), "count": count, "_data_inputs": ins[:1]}
+        if op == "Slice":
+            return "slice", {"slices": self._slices(node, a), "_data_inputs": ins[:1]}
+        if op in _NORMS:
+            return "norm", {"_data_inputs": ins[:1]}
+        if op in _ACTIVATIONS:
+            return "activation", {"_data_inputs": ins[:1]}
+        if op in ("Identity", "Cast", "CastLike"):
+            return "identity", {"_data_inputs": ins[:1]}
+        if op in _ELEMENTWISE:
+            return ("merge", {}) if len(data_inputs) > 1 else ("identity", {})
+        if op in ("Loop", "Scan"):
+            return self._recurrence(node, op, a)
+        return "opaque", {}
+
+    @staticmethod
+    def _padding(a: dict, rank: int):
+        auto = a.get("auto_pad", "NOTSET")
+        if auto in ("SAME_UPPER", "SAME_LOWER"):
+            return "same"
+        if auto == "VALID":
+            return "valid"
+        pads = list(a.get("pads") or [0] * 2 * rank)
+        return [(pads[i], pads[i + rank]) for i in range(rank)]
+
+    def _slices(self, node, a: dict) -> list | None:
+        ins = list(node.input)
+        if "starts" in a:  # opset < 10
+            starts, ends, axes, steps = a["starts"], a["ends"], a.get("axes"), None
+        else:
+            starts, ends = self._const(ins[1]), self._const(ins[2])
+            axes = self._const(ins[3]) if len(ins) > 3 else None
+            steps = self._const(ins[4]) if len(ins) > 4 else None
+        if starts is None or ends is None:
+            return None
+        starts, ends = _flat(starts), _flat(ends)
+        axes = _flat(axes) if axes is not None else list(range(len(starts)))
+        steps = _flat(steps) if steps is not None else [1] * len(starts)
+        return list(zip(axes, starts, ends, steps))
+
+    # -- recurrences that are Loop / Scan nodes ----------------------------------------
+    def _recurrence(self, node, op: str, a: dict) -> tuple[str, dict]:
+        body = next((attr.g for attr in node.attribute if attr.name == "body"), None)
+        if body is None:
+            return "opaque", {}
+        ins = [i for i in node.input]
+        if op == "Scan":
+            n_scan = a.get("num_scan_inputs", 0)
+            states = len(ins) - n_scan
+            axes = list(a.get("scan_input_axes") or [0] * n_scan)
+            if states < 1 or n_scan < 1 or ins[states] not in self.data:
+                return "opaque", {}
+            x, axis = ins[states], axes[0]
+            scans = len(node.output) - states
+        else:
+            x, axis = self._loop_sequence(body)
+            states = len(ins) - 2
+            if x is None or states < 1:
+                return "opaque", {}
+            scans = len(node.output) - states
+        units = None
+        for out in list(node.output)[states:]:
+            dims = self.value_shapes.get(out)
+            if dims and dims[-1]:
+                units = dims[-1]
+        return "recurrent", {"cell": "Loop" if op == "Loop" else "Scan", "units": units,
+                             "time_axis": axis, "onnx_outputs": True, "loop": True,
+                             "states": states, "scans": scans, "return_sequences": True,
+                             "_data_inputs": [x]}
+
+    def _loop_sequence(self, body) -> tuple[str | None, int]:
+        """The outer data tensor a Loop body reads one slice of per iteration, and the axis."""
+        counters = {i.name for i in body.input[:1]} | {i.name for i in body.input[2:]}
+        for inner in body.node:
+            if inner.op_type == "Gather" and len(inner.input) > 1 and inner.input[0] in self.data \
+                    and inner.input[1] in counters:
+                return inner.input[0], _attrs(inner).get("axis", 0)
+        return None, 0
+
+    # -- shape values --------------------------------------------------------------------
+    def _shape_deps(self, name: str, depth: int = 0) -> list[str]:
+        """Data tensors a shape value reads through Shape ops (they must be annotated first)."""
+        deps: list[str] = []
+        stack, seen = [name], set()
+        while stack:
+            tensor = stack.pop()
+            if tensor in seen:
+                continue
+            seen.add(tensor)
+            node = self.shape_nodes.get(tensor)
+            if node is None:
+                continue
+            for inp in node.input:
+                if inp in self.data and inp not in deps:
+                    deps.append(inp)
+                elif inp:
+                    stack.append(inp)
+        return deps
+
+    def _reshape_target(self, name: str, allowzero: bool) -> Callable:
+        def target(x: tuple[Axis, ...]):
+            values = self._shape_value(name)
+            if values is None:
+                return None
+            out = []
+            for i, v in enumerate(values):
+                if v == 0 and not allowzero:  # ONNX: 0 copies the input dimension
+                    if i >= len(x):
+                        return None
+                    v = axis_dim(x[i])
+                if v is None:
+                    return None
+                out.append(v.simplify() if isinstance(v, Sym) else v)
+            return out
+        return target
+
+    def _axes_of(self, tensor: str) -> tuple[Axis, ...] | None:
+        node_id, out = self.data[tensor]
+        return self.graph.tensor(node_id, out).axes
+
+    def _shape_value(self, name: str) -> list | None:
+        """A 1-D shape tensor's entries as ints or Syms, or None when it cannot be known."""
+        if name in self.shape_cache:
+            return self.shape_cache[name]
+        self.shape_cache[name] = None  # guards against cycles
+        value = self._evaluate(name)
+        self.shape_cache[name] = value
+        return value
+
+    def _evaluate(self, name: str) -> list | None:
+        if name in self.const_values:
+            value = self.const_values[name]
+            return None if value is None else [int(v) for v in _flat(value)]
+        node = self.shape_nodes.get(name)
+        if node is None:
+            return None
+        op, a, ins = node.op_type, _attrs(node), list(node.input)
+        if op == "Shape":
+            axes = self._axes_of(ins[0]) if ins[0] in self.data else None
+            if axes is None:
+                return None
+            dims = [axis_dim(ax) for ax in axes]
+            start, end = a.get("start", 0), a.get("end", len(dims))
+            return dims[start:end]
+        args = [self._shape_value(i) if i else None for i in ins]
+        if op in ("Cast", "Identity", "Squeeze", "Unsqueeze", "Reshape", "Flatten"):
+            return args[0]
+        if op == "Gather":
+            if args[0] is None or args[1] is None:
+                return None
+            try:
+                return [args[0][int(i)] for i in args[1]]
+            except (IndexError, TypeError, ValueError):
+                return None
+        if op == "Slice":
+            if args[0] is None:
+                return None
+            if "starts" in a:
+                starts, ends, steps = a["starts"], a["ends"], [1]
+            else:
+                if args[1] is None or args[2] is None:
+                    return None
+                starts, ends = args[1], args[2]
+                steps = args[4] if len(args) > 4 and args[4] is not None else [1]
+            try:
+                return args[0][int(starts[0]):_clip_end(ends[0]):int(steps[0])]
+            except (TypeError, ValueError, IndexError):
+                return None
+        if op == "Concat":
+            if any(v is None for v in args):
+                return None
+            return [x for v in args for x in v]
+        if op in ("Mul", "Div", "Add", "Sub"):
+            if any(v is None for v in args[:2]):
+                return None
+            left, right = args[0], args[1]
+            if len(left) != len(right):
+                if len(right) == 1:
+                    right = right * len(left)
+                elif len(left) == 1:
+                    left = left * len(right)
+                else:
+                    return None
+            return [_arith(op, l, r) for l, r in zip(left, right)] \
+                if all(_arith(op, l, r) is not None for l, r in zip(left, right)) else None
+        return None
+
+
+def _clip_end(end) -> int:
+    end = int(end)
+    return end if end < 2**31 - 1 else 2**31 - 1
+
+
+def _arith(op: str, left, right):
+    if isinstance(left, int) and isinstance(right, int):
+        if op == "Mul":
+            return left * right
+        if op == "Div":
+            return left // right if right else None
+        return left + right if op == "Add" else left - right
+    left, right = Sym.of(left), Sym.of(right)
+    if op == "Mul":
+        return (left * right).simplify()
+    if op == "Div":
+        result = left.divide(right)
+        return None if result is None else result.simplify()
+    return None  # sums of run-time dims are not products
+
+
+def _flat(value) -> list:
+    if isinstance(value, (list, tuple)):
+        return [x for v in value for x in _flat(v)]
+    return [value]
+
+
+def _flatten_target(axis: int) -> Callable:
+    def target(x: tuple[Axis, ...]):
+        k = axis % len(x) if x else 0
+        dims = [axis_dim(a) for a in x]
+        if any(d is None for d in dims):
+            return None
+        head, tail = Sym(1), Sym(1)
+        for d in dims[:k]:
+            head = head * d
+        for d in dims[k:]:
+            tail = tail * d
+        return [head.simplify(), tail.simplify()]
+    return target
+
+
+def graph_from_onnx(model, file: str) -> ModelGraph:
+    return _OnnxBuilder(model, file).build()
