@@ -246,9 +246,9 @@ class _OnnxBuilder:
     def _layer_path(self, node) -> str:
         """The module or layer the exporter says a node came from."""
         for prop in getattr(node, "metadata_props", []):
-            if prop.key == "pkg.torch.onnx.name_scopes":
+            if prop.key == "pkg.torch.onnx.name_scopes":  # [root, module..., op]
                 scopes = [s.strip(" '\"") for s in prop.value.strip("[]").split(",")]
-                return "/".join(s for s in scopes if s)
+                return "/".join(s for s in scopes[1:-1] if s)
         name = node.name or ""
         if "/" not in name:  # a generated name: take the scope of its first named input
             name = next((t for t in node.input if "/" in t), "")

@@ -55,14 +55,13 @@ class ScrambledReshape(Rule):
             index, axis = scrambled[0]
             culprit = self._culprit(graph, node)
             remedy, perm = self._remedy(graph, culprit)
-            pieces = " + ".join(f"{'?' if size is None else size} of {src.label} {src.size}"
-                                for src, size in axis.parts)
-            what = "time axis" if node.is_recurrent and index == 1 else f"axis {index}"
+            time_index = node.attrs.get("time_axis", 0 if node.attrs.get("time_major") else 1)
+            what = "time axis" if node.is_recurrent and index == time_index else f"axis {index}"
             yield self.finding(
                 node,
                 f"{layer_title(node)} receives a scrambled {what} of {axis.size}: "
-                f"{'`' + culprit.id + '`' if culprit else 'a Reshape'} cuts through axes "
-                f"({pieces}), mixing them in memory order.",
+                f"{'`' + culprit.id + '`' if culprit else 'a Reshape'} cuts through axes, so each "
+                f"step mixes {axis.describe()} in memory order.",
                 related=([culprit.id] if culprit else []) + [
                     n for n in built_by(graph, node, axis) if not culprit or n != culprit.id],
                 evidence={"input_shape": shape_text(axes), "scrambled_axis": axis_json(axis),
