@@ -13,6 +13,10 @@ from __future__ import annotations
 import math
 from typing import Any, Callable
 
+import onnx  # this module is imported only to read ONNX files
+from google.protobuf.message import DecodeError
+from onnx import AttributeProto, TensorProto, helper, numpy_helper
+
 from ..axes import Axis, Sym, axis_dim
 from ..graph import Location, ModelGraph, Node
 from .errors import LoadError
@@ -37,9 +41,6 @@ MAX_CONST_ELEMENTS = 4096  # constant values read: shape vectors and indices, ne
 
 
 def read_onnx(path: str):
-    import onnx
-    from google.protobuf.message import DecodeError
-
     try:
         model = onnx.load(path, load_external_data=False)
     except (DecodeError, ValueError, TypeError, RuntimeError, OSError) as exc:
@@ -50,8 +51,6 @@ def read_onnx(path: str):
 
 
 def _attrs(node) -> dict:
-    from onnx import AttributeProto, helper
-
     out = {}
     for attr in node.attribute:
         if attr.type in (AttributeProto.GRAPH, AttributeProto.GRAPHS):
@@ -70,8 +69,6 @@ def _dims(type_proto) -> tuple | None:
 
 def _const_value(tensor) -> Any:
     """A small constant's value as nested Python numbers; None for large or external ones."""
-    from onnx import TensorProto, numpy_helper
-
     if tensor.data_location == TensorProto.EXTERNAL or math.prod(tensor.dims) > MAX_CONST_ELEMENTS:
         return None
     try:
@@ -104,8 +101,6 @@ class _OnnxBuilder:
         self.shape_cache: dict[str, list | None] = {}
 
     def _inferred_value_info(self):
-        import onnx
-
         try:
             inferred = onnx.shape_inference.infer_shapes(self.model, data_prop=True)
         except Exception:  # inference is a help, not a requirement
@@ -232,8 +227,6 @@ class _OnnxBuilder:
         self.graph.tensor(created.id, max(len(node.output) - 1, 0))
 
     def _constant(self, node) -> Any:
-        from onnx import helper
-
         for attr in node.attribute:
             if attr.name == "value":
                 return _const_value(attr.t)

@@ -82,8 +82,19 @@ def time_axis(graph: ModelGraph, node: Node) -> Axis | None:
 
 
 def unknown_reason(graph: ModelGraph, node: Node) -> str:
-    upstream = [graph.node(n) for n in graph.ancestors(node.id)]
-    opaque = sorted(n.id for n in upstream if n.kind == "opaque")
+    opaque, seen, queue = set(), set(), list(graph.producers(node.id))
+    while queue:  # walk back only through tensors whose meaning is unknown
+        node_id = queue.pop()
+        if node_id in seen:
+            continue
+        seen.add(node_id)
+        producer = graph.node(node_id)
+        if producer.kind == "opaque":
+            opaque.add(node_id)
+        axes = producer.outputs[0].axes if producer.outputs else None
+        if axes is None or any(has_unknown(a) for a in axes):
+            queue += graph.producers(node_id)
+    opaque = sorted(opaque)
     if opaque:
         return f"its input passes through opaque layer(s) {', '.join(opaque)}"
     return "its input shape is unknown"

@@ -6,6 +6,7 @@ from .base import Rule, terms, axis_json, built_by, layer_title, shape_text, tim
 # Time axes that come from the data (not the output steps of a recurrent layer).
 _DATA_TIME_KINDS = {"input", "conv", "pool", "resize", "embedding"}
 _MIXED_ROLES = {"spatial", "channel", "feature"}
+_MERGING_KINDS = {"reshape", "flatten"}  # the only layers that merge axes
 
 
 class MissingTimeDistributed(Rule):
@@ -49,14 +50,13 @@ class MissingTimeDistributed(Rule):
         if not recurrent:
             return
         recurrent_ids = {n.id for n in recurrent}
+        feeds_recurrent = graph.downstream_any(lambda n: n.is_recurrent)
         for node in graph.nodes():
-            if node.kind == "input" or node.is_recurrent:
-                continue
-            downstream = sorted(graph.descendants(node.id) & recurrent_ids)
-            if not downstream:
+            if node.kind not in _MERGING_KINDS or node.id not in feeds_recurrent:
                 continue
             new_merges = self._merged_time_axes(graph, node)
             if new_merges:
+                downstream = sorted(graph.descendants(node.id) & recurrent_ids)
                 axis = new_merges[0]
                 time_src = next(s for s in axis.sources if s.role == "time")
                 others = [s for s in axis.sources if s.role in _MIXED_ROLES]

@@ -75,7 +75,13 @@ class ScrambledReshape(Rule):
     @staticmethod
     def _culprit(graph, node):
         """The nearest upstream reshape that made a scrambled axis from unscrambled ones."""
-        for node_id in graph.between(graph.ancestors(node.id), node.id):
+        seen, queue = set(), list(graph.producers(node.id))
+        while queue:  # breadth-first along producers: nearest first
+            node_id = queue.pop(0)
+            if node_id in seen:
+                continue
+            seen.add(node_id)
+            queue += graph.producers(node_id)
             cand = graph.node(node_id)
             if cand.kind != "reshape" or not cand.outputs or cand.outputs[0].axes is None:
                 continue

@@ -42,6 +42,7 @@ class ConcatImbalance(Rule):
 
     def check(self, graph, options):
         limit = float(options.get("max-ratio", 16.0))
+        after_recurrent = None
         for node in graph.nodes():
             if node.kind != "concat":
                 continue
@@ -49,9 +50,9 @@ class ConcatImbalance(Rule):
             for (src, _, _), tensor in zip(graph.input_edges(node.id), graph.inputs_of(node.id)):
                 if tensor.axes is None or tensor.axes[-1].size is None:
                     break
-                upstream = graph.ancestors(src) | {src}
-                recurrent = any(graph.node(n).is_recurrent for n in upstream)
-                branches.append((src, recurrent, tensor.axes[-1]))
+                if after_recurrent is None:
+                    after_recurrent = graph.upstream_any(lambda n: n.is_recurrent)
+                branches.append((src, src in after_recurrent, tensor.axes[-1]))
             else:
                 worst = None
                 for a_src, a_rec, a in branches:
