@@ -39,39 +39,92 @@ def main() -> None:
     """
 
 
+def _formats() -> list[str]:
+    from .report import RENDERERS
+
+    return sorted(k for k in RENDERERS if k != "statistics")
+
+
 @main.command("lint")
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--select", multiple=True, metavar="CODES",
-              help="Rules to run: codes or prefixes, comma-separated (default: all).")
+              help="Rules to run: codes or prefixes, comma-separated (default: all; replaces "
+                   "the config's).")
+@click.option("--extend-select", multiple=True, metavar="CODES", help="Rules to add to the selection.")
 @click.option("--ignore", multiple=True, metavar="CODES",
               help="Rules to skip: codes or prefixes, comma-separated.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True, help="Output format.")
+@click.option("--format", "fmt", type=click.Choice(_formats()), default="text", show_default=True,
+              help="Output format.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True),
               help="Write the report to FILE instead of standard output.")
+@click.option("--statistics", is_flag=True, help="Print counts per rule instead of the findings.")
+@click.option("--fail-on", type=click.Choice(["info", "warning", "error"]), default=None,
+              help="Lowest severity that makes the exit status 1 (default: the config's, or info).")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False),
+              help="Use this config file instead of the nearest one to each model.")
+@click.option("--isolated", is_flag=True, help="Ignore every config file.")
+@click.option("--show-settings", is_flag=True, help="Print the resolved settings and exit.")
+@click.option("--warn-unused-ignores", is_flag=True,
+              help="Warn about per-file/per-layer ignores that matched no finding.")
+@click.option("--baseline", "baseline_file", type=click.Path(dir_okay=False),
+              help="Report only findings that are not in this baseline file.")
+@click.option("--write-baseline", type=click.Path(dir_okay=False),
+              help="Record the current findings in this file (then exit 0).")
+@click.option("--jobs", "-j", type=click.IntRange(1), default=None,
+              help="Worker processes for many files (default: one per core).")
 @click.option("--verbose", "-v", is_flag=True,
               help="Also say what could not be judged, and why (opaque layers, unknown shapes).")
-def lint_command(paths: tuple[str, ...], select: tuple[str, ...], ignore: tuple[str, ...],
-                 fmt: str, output: str | None, exit_zero: bool, verbose: bool) -> None:
+def lint_command(paths, select, extend_select, ignore, fmt, output, statistics, fail_on, exit_zero,
+                 config_file, isolated, show_settings, warn_unused_ignores, baseline_file,
+                 write_baseline, jobs, verbose) -> None:
     """Lint model files, or directories of them (.keras .h5 .hdf5 .json .onnx)."""
-    from .engine import SelectionError, Settings, lint_files, select_rules
+    from . import baseline
+    from .config import ConfigError, Resolver, at_or_above, declared_ignores
+    from .engine import SelectionError, Settings, lint_files
     from .files import collect
     from .report import RENDERERS
 
-    if not paths:
+    if not paths and not show_settings:
         raise click.UsageError("give one or more model files or directories to lint")
-    settings = Settings(select=_split(select) or ("ALL",), ignore=_split(ignore))
     try:
-        select_rules(settings.select, settings.ignore)
-    except SelectionError as exc:
-        raise click.UsageError(str(exc)) from None
-    results = lint_files(collect(list(paths)), settings)
+        resolver = Resolver(config_file, isolated)
+        targets = collect(list(paths))
+        configs = [resolver.for_path(t.path) for t in targets]
+        per_file = [Settings.build(c, _split(select), _split(ignore), _split(extend_select))
+                    for c in configs]
+        shown = Settings.build(resolver.for_path(paths[0] if paths else "."), _split(select),
+                               _split(ignore), _split(extend_select))
+        for s in [shown, *per_file]:
+            s.rules()
+        known = baseline.read(baseline_file) if baseline_file else None
+    except (ConfigError, SelectionError, baseline.BaselineError) as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_ERROR)
+    if show_settings:
+        doc = {**shown.config.as_dict(), "select": list(shown.select), "ignore": list(shown.ignore),
+               "rules-selected": [r.code for r in shown.rules()],
+               "fail-on": fail_on or shown.config.fail_on}
+        click.echo(json.dumps(doc, indent=2))
+        sys.exit(EXIT_CLEAN)
+    results = lint_files(targets, per_file, jobs)
     for r in results:
         if r.status == "error":
             click.echo(f"error: {r.path}: {r.error}", err=True)
-    to_tty = output is None and sys.stdout.isatty()
-    report = RENDERERS[fmt](results, verbose=verbose, color=to_tty)
+    if warn_unused_ignores:
+        for config in {c for c in configs if c.path}:
+            used = set().union(*[r.used_ignores for r, c in zip(results, configs) if c == config])
+            for table, pattern in sorted(declared_ignores(config) - used):
+                click.echo(f"warning: {config.path}: {table} entry {pattern!r} matched no finding",
+                           err=True)
+    if write_baseline:
+        count = baseline.write(results, write_baseline)
+        click.echo(f"wrote {count} finding(s) to {write_baseline}", err=True)
+        sys.exit(EXIT_ERROR if any(r.status == "error" for r in results) else EXIT_CLEAN)
+    if known is not None:
+        baseline.apply(results, known)
+    renderer = RENDERERS["statistics" if statistics else fmt]
+    report = renderer(results, verbose=verbose, color=output is None and sys.stdout.isatty())
     if output:
         with open(output, "w", encoding="utf-8") as fh:
             fh.write(report)
@@ -79,9 +132,9 @@ def lint_command(paths: tuple[str, ...], select: tuple[str, ...], ignore: tuple[
         click.echo(report, nl=False)
     if any(r.status == "error" for r in results):
         sys.exit(EXIT_ERROR)
-    if not exit_zero and any(r.findings for r in results):
-        sys.exit(EXIT_FINDINGS)
-    sys.exit(EXIT_CLEAN)
+    failing = any(at_or_above(f, fail_on or s.config.fail_on)
+                  for r, s in zip(results, per_file) for f in r.findings)
+    sys.exit(EXIT_FINDINGS if failing and not exit_zero else EXIT_CLEAN)
 
 
 @main.command("rule")
@@ -202,3 +255,42 @@ def probe_command(model: str, data, task, epochs, seeds, budget, device, rules, 
         click.echo(render_text(report), nl=False)
     confirmed = any(f["verdict"]["verdict"] == "confirmed" for f in report["findings"])
     sys.exit(EXIT_FINDINGS if confirmed else EXIT_CLEAN)
+
+
+@main.command("check")
+@click.argument("spec", metavar="MODULE:FUNCTION")
+@click.option("--select", multiple=True, metavar="CODES", help="Rules to run (default: all).")
+@click.option("--ignore", multiple=True, metavar="CODES", help="Rules to skip.")
+@click.option("--format", "fmt", type=click.Choice(_formats()), default="text", show_default=True)
+def check_command(spec: str, select, ignore, fmt) -> None:
+    """Build a model with your own code and lint it: `models.py:build_model` imports
+    models.py and calls build_model() (THIS RUNS THAT CODE, unlike linting a file).
+
+    If building fails with Keras' rank error (an LSTM given a 2-D or 4-D tensor), the
+    error becomes a finding naming the layer, with the remedy.
+    """
+    from . import to_graph
+    from .check import CheckError, build, rank_error_finding
+    from .engine import FileResult, SelectionError, Settings, lint_graph
+    from .report import RENDERERS
+
+    settings = Settings(select=_split(select) or ("ALL",), ignore=_split(ignore))
+    try:
+        settings.rules()
+    except SelectionError as exc:
+        raise click.UsageError(str(exc)) from None
+    try:
+        model = build(spec)
+        result = FileResult(spec, "ok", findings=lint_graph(to_graph(model), settings))
+    except CheckError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_ERROR)
+    except Exception as exc:  # the user's function raised while building
+        finding = rank_error_finding(exc, spec)
+        if finding is None:
+            click.echo(f"error: {spec}: building the model raised {type(exc).__name__}: "
+                       f"{str(exc).splitlines()[0] if str(exc) else ''}", err=True)
+            sys.exit(EXIT_ERROR)
+        result = FileResult(spec, "ok", findings=[finding])
+    click.echo(RENDERERS[fmt]([result], color=sys.stdout.isatty()), nl=False)
+    sys.exit(EXIT_FINDINGS if result.findings else EXIT_CLEAN)

@@ -7,6 +7,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+from .config import Config, suppress
 from .files import Target
 from .findings import Finding
 from .graph import ModelGraph
@@ -73,13 +74,26 @@ class FileResult:
     findings: list[Finding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # rules that could not judge the model
+    used_ignores: set = field(default_factory=set)  # config suppressions that matched
 
 
 @dataclass(frozen=True)
 class Settings:
+    """Everything one file is linted with: its config merged with the command line.
+    Frozen and made of tuples, so it travels to worker processes."""
+
     select: tuple[str, ...] = ("ALL",)
     ignore: tuple[str, ...] = ()
-    options: tuple = ()  # ((code, ((name, value), ...)), ...): hashable, picklable
+    options: tuple = ()  # ((code, ((name, value), ...)), ...)
+    config: Config = Config()
+
+    @classmethod
+    def build(cls, config: Config, select: tuple[str, ...] = (), ignore: tuple[str, ...] = (),
+              extend_select: tuple[str, ...] = ()) -> "Settings":
+        """CLI --select replaces the config's; --ignore and --extend-select add to it."""
+        chosen = tuple(select) or config.select or ("ALL",)
+        chosen += config.extend_select + tuple(extend_select)
+        return cls(chosen, config.ignore + tuple(ignore), config.rule_options, config)
 
     def rules(self) -> list[Rule]:
         return select_rules(self.select, self.ignore)
@@ -96,8 +110,8 @@ def lint_file(target: Target, settings: Settings) -> FileResult:
     from .loaders import LoadError, NotAModelError, load_graph
 
     try:
-        graph = load_graph(target.path)
-        findings = lint_graph(graph, settings)
+        graph = load_graph(target.path, input_roles=dict(settings.config.input_roles))
+        findings, used = suppress(lint_graph(graph, settings), target.path, settings.config)
     except NotAModelError as exc:
         if not target.explicit:  # some other JSON met while walking a directory
             return FileResult(target.path, "skipped", notes=[f"skipped: {exc.reason}"])
@@ -108,20 +122,23 @@ def lint_file(target: Target, settings: Settings) -> FileResult:
         return FileResult(target.path, "error",
                           f"internal error ({type(exc).__name__}: {exc}); please report it")
     notes = [f"{n.id}: {note}" for n in graph.nodes() for note in n.notes] + graph.notes
-    return FileResult(target.path, "ok", None, findings, notes, list(graph.skipped))
+    return FileResult(target.path, "ok", None, findings, notes, list(graph.skipped), used)
 
 
-def lint_files(targets: list[Target], settings: Settings, jobs: int | None = None) -> list[FileResult]:
-    """Lint files, in parallel across cores when there are enough to be worth it."""
+def lint_files(targets: list[Target], settings: "Settings | list[Settings]",
+               jobs: int | None = None) -> list[FileResult]:
+    """Lint files (one Settings each, or one for all), in parallel across cores when there
+    are enough to be worth it; results come back in the order of `targets`."""
+    per_file = settings if isinstance(settings, list) else [settings] * len(targets)
     jobs = jobs or os.cpu_count() or 1
     if jobs < 2 or len(targets) < _PARALLEL_FROM:
-        return [lint_file(t, settings) for t in targets]
+        return [lint_file(t, s) for t, s in zip(targets, per_file)]
     from concurrent.futures import ProcessPoolExecutor
     import multiprocessing
 
     ctx = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
     with ProcessPoolExecutor(max_workers=min(jobs, len(targets)), mp_context=ctx) as pool:
-        return list(pool.map(lint_file, targets, [settings] * len(targets), chunksize=4))
+        return list(pool.map(lint_file, targets, per_file, chunksize=4))
 
 
 _PARALLEL_FROM = 8  # below this, starting workers costs more than it saves

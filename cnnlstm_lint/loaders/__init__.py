@@ -14,8 +14,11 @@ __all__ = ["LoadError", "NotAModelError", "MODEL_SUFFIXES", "load_graph", "graph
 _READERS = {"keras_zip": read_keras_zip, "hdf5": read_hdf5, "json": read_json}
 
 
-def load_graph(path: str) -> ModelGraph:
-    """Read a model file into an axis-annotated ModelGraph, or raise LoadError."""
+def load_graph(path: str, input_roles: dict[str, str] | None = None) -> ModelGraph:
+    """Read a model file into an axis-annotated ModelGraph, or raise LoadError.
+
+    `input_roles` declares ambiguous inputs' axes by input name, e.g. {"spec": "NTFC"}.
+    """
     try:
         fmt = sniff(path)
         if fmt == "onnx":
@@ -31,5 +34,19 @@ def load_graph(path: str) -> ModelGraph:
     except LoadError as exc:
         exc.path = path
         raise
+    apply_input_roles(graph, input_roles or {})
     propagate(graph)
     return graph
+
+
+def apply_input_roles(graph: ModelGraph, roles: dict[str, str]) -> None:
+    for node_id in graph.inputs:
+        letters = roles.get(node_id)
+        if letters is None:
+            continue
+        node = graph.node(node_id)
+        shape = node.attrs.get("shape") or ()
+        if len(letters) != len(shape):
+            raise LoadError(f"input-roles gives {letters!r} for input {node_id!r}, which has "
+                            f"{len(shape)} axes {tuple(shape)}")
+        node.attrs["roles"] = letters.replace("B", "N")
