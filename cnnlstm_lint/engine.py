@@ -136,9 +136,15 @@ def lint_files(targets: list[Target], settings: "Settings | list[Settings]",
     from concurrent.futures import ProcessPoolExecutor
     import multiprocessing
 
+    suffixes = {os.path.splitext(t.path)[1].lower() for t in targets}
+    if ".onnx" in suffixes:  # import once here rather than once per forked worker
+        from .loaders import onnx_graph  # noqa: F401
+    if suffixes & {".h5", ".hdf5"}:
+        import h5py  # noqa: F401
     ctx = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
     with ProcessPoolExecutor(max_workers=min(jobs, len(targets)), mp_context=ctx) as pool:
-        return list(pool.map(lint_file, targets, per_file, chunksize=4))
+        chunk = max(1, len(targets) // (jobs * 4))  # few, large chunks: less pickling
+        return list(pool.map(lint_file, targets, per_file, chunksize=chunk))
 
 
 _PARALLEL_FROM = 8  # below this, starting workers costs more than it saves
