@@ -137,6 +137,11 @@ def lint_command(paths, select, extend_select, ignore, fmt, output, statistics, 
     sys.exit(EXIT_FINDINGS if failing and not exit_zero else EXIT_CLEAN)
 
 
+from .picture import graph_command  # noqa: E402  (the picture command lives with its drawing)
+
+main.add_command(graph_command)
+
+
 @main.command("rule")
 @click.argument("code")
 def rule_command(code: str) -> None:

@@ -124,9 +124,10 @@ def _():
     return spatial_reshape_functional(target=(15, 120))
 
 
-@case("cl001/near_miss_lambda_before_reshape_no_recorded_shape")
+@case("cl001/near_miss_lambda_before_reshape_no_recorded_shape", {("CL900", "scale")})
 def _():
-    # An opaque layer hides the map: the rule stays silent rather than guess.
+    # An opaque layer hides the map: CL001 stays silent rather than guess; the Lambda's
+    # stored bytecode itself is reported as unsafe content (CL900).
     f = Functional()
     x = maxpool2d(2)(conv2d(8, 3)(f.input((32, 32, 3))))
     x = lambda_layer(name="scale")(x)
@@ -134,7 +135,7 @@ def _():
     return f.model(outputs=dense(10)(dropout(0.3)(x)))
 
 
-@case("cl001/near_miss_lambda_before_reshape_recorded_shape")
+@case("cl001/near_miss_lambda_before_reshape_recorded_shape", {("CL900", "scale")})
 def _():
     # The file records the Lambda's output (15, 15, 8), but not what its axes mean.
     return sequential((32, 32, 3), conv2d(8, 3), maxpool2d(2),
@@ -554,7 +555,8 @@ def _():
                       dropout(0.3), dense(5))
 
 
-@case("clean/time_folded_into_batch_and_unfolded_by_lambdas")
+@case("clean/time_folded_into_batch_and_unfolded_by_lambdas",
+      {("CL900", "fold"), ("CL900", "unfold")})
 def _():
     # (B, 8, 32, 32, 3) -> Lambda -> (B*8, 32, 32, 3) -> CNN -> Lambda -> (B, 8, 8) -> LSTM.
     # Keras can only do this with Lambda layers: opaque, so nothing may be guessed.

@@ -46,7 +46,9 @@ EXPECTED = {
     "good_concat_balanced.keras": set(),
     "good_shared_multi_io.keras": set(),
     "legacy_tfkeras_lrcn.h5": set(),
-    "opaque_lambda.keras": set(),  # the Lambda hides the reshape's meaning: silent, not a guess
+    # the Lambda hides the reshape's meaning: CL001 is silent, not a guess; its stored
+    # bytecode is unsafe content
+    "opaque_lambda.keras": {("CL900", "scale")},
 }
 
 
@@ -157,7 +159,7 @@ def test_exit_zero_and_output_file(tmp_path):
 
 def test_verbose_says_why_the_lambda_model_is_not_judged():
     result = CliRunner().invoke(main, ["--verbose", os.path.join(SAMPLES, "opaque_lambda.keras")])
-    assert result.exit_code == 0
+    assert result.exit_code == 1  # CL900: the Lambda's bytecode
     assert "Lambda layer: its code is not run" in result.output
     assert "CL001 not judged on lstm: its input passes through opaque layer(s) scale" in result.output
 

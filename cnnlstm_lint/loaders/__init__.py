@@ -7,26 +7,29 @@ from ..graph import ModelGraph
 from .errors import LoadError, NotAModelError
 from .keras_config import graph_from_config
 from .keras_file import read_hdf5, read_json, read_keras_zip
-from .sniff import MODEL_SUFFIXES, sniff
+from .sniff import MAX_FILE_SIZE, MODEL_SUFFIXES, sniff
 
 __all__ = ["LoadError", "NotAModelError", "MODEL_SUFFIXES", "load_graph", "graph_from_config"]
 
 _READERS = {"keras_zip": read_keras_zip, "hdf5": read_hdf5, "json": read_json}
 
 
-def load_graph(path: str, input_roles: dict[str, str] | None = None) -> ModelGraph:
+def load_graph(path: str, input_roles: dict[str, str] | None = None, *,
+               follow_symlinks: bool = False, max_file_size: int = MAX_FILE_SIZE) -> ModelGraph:
     """Read a model file into an axis-annotated ModelGraph, or raise LoadError.
 
     `input_roles` declares ambiguous inputs' axes by input name, e.g. {"spec": "NTFC"}.
     """
     try:
-        fmt = sniff(path)
+        fmt = sniff(path, max_file_size, follow_symlinks)
         if fmt == "onnx":
             from .onnx_graph import graph_from_onnx, read_onnx
 
             source, build = read_onnx(path), graph_from_onnx
+            unsafe = []
         else:
-            source, build = _READERS[fmt](path), graph_from_config
+            source, unsafe = _READERS[fmt](path)
+            build = graph_from_config
         try:
             graph = build(source, path)
         except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
@@ -34,6 +37,7 @@ def load_graph(path: str, input_roles: dict[str, str] | None = None) -> ModelGra
     except LoadError as exc:
         exc.path = path
         raise
+    graph.meta.setdefault("unsafe", []).extend(unsafe)
     apply_input_roles(graph, input_roles or {})
     propagate(graph)
     return graph

@@ -164,6 +164,53 @@ def _recurrent_attrs(class_name: str, conf: dict) -> dict:
     }
 
 
+# Modules whose names in a config are gadgets: load_model would import and call into them.
+_GADGET_MODULES = {"os", "posix", "nt", "subprocess", "sys", "builtins", "__builtin__", "shutil",
+                   "importlib", "pickle", "marshal", "socket", "ctypes", "runpy", "code", "pty",
+                   "eval", "exec", "io", "pathlib", "tempfile", "urllib", "requests", "http"}
+_NESTED_LAYER_KEYS = {"layers", "layer", "backward_layer", "cell"}  # scanned as layers of their own
+
+
+def unsafe_content(obj: Any) -> tuple[list[str], list[str]]:
+    """(what the config would make load_model import, unmarshal or load; custom classes).
+
+    Walks one layer's config (iteratively; nested layers are scanned when they become
+    nodes). Nothing found here is imported or run: these are strings.
+    """
+    unsafe: list[str] = []
+    custom: list[str] = []
+    stack = [obj]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+            continue
+        if not isinstance(item, dict):
+            continue
+        cls, module = item.get("class_name"), item.get("module")
+        conf = item.get("config")
+        if cls == "__lambda__":
+            unsafe.append("Lambda bytecode that keras.saving.load_model(safe_mode=False) would "
+                          "unmarshal and run")
+        elif item.get("function_type") == "lambda":
+            unsafe.append("Lambda bytecode (tf.keras 2.x) that load_model would unmarshal and run")
+        elif cls == "TFSMLayer":
+            where = conf.get("filepath") if isinstance(conf, dict) else None
+            unsafe.append(f"a TFSMLayer that would load the TensorFlow SavedModel at {where!r}")
+        elif isinstance(module, str) and not module.startswith("keras"):
+            top = module.split(".")[0]
+            if cls == "function" or top in _GADGET_MODULES:
+                target = conf if isinstance(conf, str) else cls
+                unsafe.append(f"a reference to Python function {module}.{target}, which load_model "
+                              "would import and call")
+            elif isinstance(cls, str):
+                custom.append(f"{module}.{cls}")
+        elif item.get("function_type") == "raw" and isinstance(item.get("module"), str):
+            unsafe.append(f"a reference to Python function {item['module']}.{item.get('function')}")
+        stack.extend(v for k, v in item.items() if k not in _NESTED_LAYER_KEYS)
+    return unsafe, custom
+
+
 class _Call:
     """One call of a layer: its input tensors (refs into `produced`) and recorded shapes."""
 
@@ -238,6 +285,8 @@ class KerasGraphBuilder:
         if not isinstance(config, dict) or not _is_model(config):
             raise NotAModelError("not a Keras model config (no Sequential/Functional model with layers)")
         self.graph.outputs = self.model(config, "", (), 0, None, "")
+        unsafe, _ = unsafe_content({k: v for k, v in config.items() if k != "config"})
+        self.graph.meta.setdefault("unsafe", []).extend(("<model>", u) for u in unsafe)
         if isinstance(config.get("compile_config"), dict):
             self.graph.meta["compile_config"] = config["compile_config"]
         if not self.graph.inputs:
@@ -383,6 +432,11 @@ class KerasGraphBuilder:
         if kind == "input":  # an InputLayer reached as a plain layer: pass through
             return args[:1]
         node = self.add(node_id, kind, op, attrs, scope, per_step, pointer)
+        unsafe, custom = unsafe_content(layer)
+        if unsafe:
+            node.attrs["unsafe"] = unsafe
+        for name in custom:
+            node.notes.append(f"custom class {name}: kept as data, never imported")
         if kind == "opaque":
             what = "Lambda layer: its code is not run" if op == "Lambda" else \
                 f"layer class {op!r} is not a built-in Keras layer this linter knows"

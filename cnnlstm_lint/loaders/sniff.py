@@ -17,12 +17,21 @@ MAX_FILE_SIZE = 2 * 1024**3  # 2 GiB: larger than any model config needs
 MODEL_SUFFIXES = (".keras", ".h5", ".hdf5", ".json", ".onnx")
 
 
-def sniff(path: str, max_size: int = MAX_FILE_SIZE) -> str:
-    """Return 'keras_zip', 'hdf5', 'json' or 'onnx', or raise LoadError."""
+def sniff(path: str, max_size: int = MAX_FILE_SIZE, follow_symlinks: bool = False) -> str:
+    """Return 'keras_zip', 'hdf5', 'json' or 'onnx', or raise LoadError.
+
+    Checks what the path is (with lstat: a symlink is not followed unless asked) before
+    opening anything, so a FIFO or device never blocks and a huge file is never read.
+    """
     try:
-        info = os.stat(path)
+        info = os.lstat(path)
+        if stat.S_ISLNK(info.st_mode):
+            if not follow_symlinks:
+                raise LoadError(f"is a symbolic link (to {os.readlink(path)!r}); pass "
+                                "--follow-symlinks to lint its target")
+            info = os.stat(path)
     except FileNotFoundError:
-        raise LoadError("no such file") from None
+        raise LoadError("no such file" if not os.path.islink(path) else "is a broken symbolic link") from None
     except OSError as exc:
         raise LoadError(f"cannot stat: {exc.strerror}") from None
     if stat.S_ISDIR(info.st_mode):
@@ -34,7 +43,11 @@ def sniff(path: str, max_size: int = MAX_FILE_SIZE) -> str:
     if info.st_size > max_size:
         raise LoadError(f"file is {info.st_size} bytes, over the {max_size}-byte limit")
     try:
-        with open(path, "rb") as fh:
+        flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | (0 if follow_symlinks else getattr(os, "O_NOFOLLOW", 0))
+        fd = os.open(path, flags)  # no blocking on a FIFO swapped in after the stat
+        with os.fdopen(fd, "rb") as fh:
+            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                raise LoadError("not a regular file")
             head = fh.read(1024)
     except OSError as exc:
         raise LoadError(f"cannot read: {exc.strerror}") from None
@@ -43,7 +56,7 @@ def sniff(path: str, max_size: int = MAX_FILE_SIZE) -> str:
     if head.startswith(HDF5_MAGIC) or head[512:520] == HDF5_MAGIC:
         return "hdf5"
     if head.startswith(LFS_POINTER):
-        raise LoadError("this is a Git LFS pointer, not a model (run `git lfs pull`)")
+        raise LoadError("this is a Git LFS pointer, not a model (fetch it with `git lfs pull`)")
     if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
         return "json"
     if path.lower().endswith(".onnx"):

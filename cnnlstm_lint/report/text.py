@@ -36,6 +36,12 @@ def render_text(results: list[FileResult], *, verbose: bool = False, color: bool
         lines += [f"{result.path}: {note}" for note in result.skipped]
         if verbose:
             lines += [f"{result.path}: note: {note}" for note in result.notes]
+    lines.append(summary_line(results))
+    return "\n".join(lines) + "\n"
+
+
+def summary_line(results: list[FileResult]) -> str:
+    """The closing line every human-facing format shares."""
     shown = [r for r in results if r.status != "skipped"]
     findings = [f for r in shown for f in r.findings]
     errors = sum(r.status == "error" for r in shown)
@@ -49,5 +55,4 @@ def render_text(results: list[FileResult], *, verbose: bool = False, color: bool
         summary = f"No findings in {_plural(len(shown) - errors, 'model file')}"
     if errors:
         summary += f"; {_plural(errors, 'file')} could not be read"
-    lines.append(summary + ".")
-    return "\n".join(lines) + "\n"
+    return summary + "."

@@ -11,6 +11,7 @@ from .cl005_single_step_recurrence import SingleStepRecurrence
 from .cl006_no_dropout import NoDropout
 from .cl007_scrambled_reshape import ScrambledReshape
 from .cl008_concat_imbalance import ConcatImbalance
+from .cl900_unsafe_content import UnsafeContent
 
 REGISTRY: dict[str, type[Rule]] = {
     "CL001": SpatialSequence,
@@ -21,6 +22,7 @@ REGISTRY: dict[str, type[Rule]] = {
     "CL006": NoDropout,
     "CL007": ScrambledReshape,
     "CL008": ConcatImbalance,
+    "CL900": UnsafeContent,
 }
 
 __all__ = ["REGISTRY", "Option", "Rule", "by_code_or_name"]

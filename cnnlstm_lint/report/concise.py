@@ -1,0 +1,29 @@
+"""One line per finding, as ruff's concise output: `path:node: CODE [severity] message`."""
+
+from __future__ import annotations
+
+from ..engine import FileResult
+from ..findings import Severity
+from .text import _BOLD, _COLORS, _RESET, summary_line
+
+
+def render_concise(results: list[FileResult], *, verbose: bool = False, color: bool = False) -> str:
+    def paint(text: str, code: str) -> str:
+        return f"{code}{text}{_RESET}" if color else text
+
+    lines: list[str] = []
+    for result in results:
+        if result.status == "skipped":
+            continue
+        if result.status == "error":
+            continue  # the CLI reports unreadable files on stderr, one line each
+        for f in result.findings:
+            layer = f" (layer {f.evidence['layer']})" if f.evidence.get("layer") else ""
+            where = paint(f"{result.path}:{f.node}{layer}", _BOLD)
+            code = paint(f.code, _BOLD + _COLORS[f.severity])
+            lines.append(f"{where}: {code} [{f.severity.value}] {f.message}")
+        lines += [f"{result.path}: {note}" for note in result.skipped]
+        if verbose:
+            lines += [f"{result.path}: note: {note}" for note in result.notes]
+    lines.append(summary_line(results))
+    return "\n".join(lines) + "\n"

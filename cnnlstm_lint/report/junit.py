@@ -1,0 +1,65 @@
+"""JUnit XML for CI test-report views: a failing test case per finding, a passing one per
+clean model file, an erroring one per unreadable file."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+
+from ..engine import FileResult
+
+# Characters XML 1.0 cannot carry even escaped; a file name or message could hold them.
+_INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _clean(text: object) -> str:
+    return _INVALID_XML.sub("\ufffd", str(text))
+
+
+def _case(suite: ET.Element, path: str, name: str) -> ET.Element:
+    return ET.SubElement(suite, "testcase",
+                         {"classname": _clean(path), "name": _clean(name), "file": _clean(path),
+                          "time": "0"})
+
+
+def render_junit(results: list[FileResult], *, verbose: bool = False, color: bool = False) -> str:
+    shown = [r for r in results if r.status != "skipped"]
+    tests = failures = errors = 0
+    suite = ET.Element("testsuite", {"name": "cnnlstm-lint"})
+    for result in shown:
+        if result.status == "error":
+            case = _case(suite, result.path, "lint")
+            error = ET.SubElement(case, "error", {"message": _clean(result.error or "unreadable"),
+                                                  "type": "unreadable-model"})
+            error.text = _clean(f"{result.path}: could not be read: {result.error}")
+            tests += 1
+            errors += 1
+            continue
+        if not result.findings:
+            _case(suite, result.path, "lint")
+            tests += 1
+            continue
+        for f in result.findings:
+            layer = f" (layer {f.evidence['layer']})" if f.evidence.get("layer") else ""
+            case = _case(suite, result.path, f"{f.code}:{f.node}")
+            failure = ET.SubElement(case, "failure", {
+                "message": _clean(f"{f.code} [{f.severity.value}] {f.name}: {f.message}"),
+                "type": f.code})
+            details = [f"{result.path}:{f.node}{layer}: {f.code} [{f.severity.value}] {f.name}",
+                       f.message]
+            if f.evidence.get("provenance"):
+                details.append(f"provenance: {f.evidence['provenance']}")
+            if f.related:
+                details.append(f"built by:   {', '.join(f.related)}")
+            if f.remedy:
+                details.append(f"remedy:     {f.remedy}")
+            failure.text = _clean("\n".join(details))
+            tests += 1
+            failures += 1
+    counts = {"tests": str(tests), "failures": str(failures), "errors": str(errors),
+              "skipped": "0", "time": "0"}
+    suite.attrib.update(counts)
+    root = ET.Element("testsuites", {"name": "cnnlstm-lint", **counts})
+    root.append(suite)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+from ..findings import Finding, Severity
+from ..graph import Location
+from .base import Rule
+
+
+class UnsafeContent(Rule):
+    """
+    ## What it does
+    Flags content of a model file that a loader would import, run or read from
+    elsewhere: Lambda bytecode, references to Python functions or to modules such as
+    `os` or `subprocess`, `TFSMLayer` paths, pickled weights, archive members that are
+    symbolic links or not what they claim, HDF5 external and soft links, external
+    storage and virtual datasets, and ONNX external-data paths that leave the model's
+    folder. The linter itself never runs or follows any of it; the rest of the model is
+    still linted.
+
+    ## Why is this bad?
+    `cnnlstm-lint` often runs in CI on files from pull requests. Opening such a file
+    with `keras.saving.load_model(..., safe_mode=False)`, `pickle`, or an ONNX runtime
+    that follows external data can execute the author's code or read files outside the
+    repository. Custom layer classes are not reported here: they are linted as opaque
+    layers (`--verbose` names them).
+
+    ## Example
+    A `.keras` archive whose `config.json` holds a `Lambda` layer with marshalled
+    bytecode, or whose `model.weights.h5` member is in fact a pickle.
+
+    ## Use instead
+    Replace Lambda layers with built-in layers or registered custom layers, save
+    weights with Keras (`model.save("model.keras")`), and keep ONNX external data next
+    to the model with relative paths.
+
+    ## Options
+    None.
+    """
+
+    code = "CL900"
+    name = "unsafe-content"
+    severity = Severity.ERROR
+
+    def check(self, graph, options):
+        for node in graph.nodes():
+            for what in node.attrs.get("unsafe", []):
+                yield self.finding(node, f"Layer `{node.id}` ({node.op}) holds {what}.",
+                                   related=[], evidence={"unsafe": what,
+                                                         "provenance": f"{node.op} config"},
+                                   remedy=self.remedy_text)
+        for where, what in graph.meta.get("unsafe", []):
+            yield Finding(self.code, self.name, self.severity,
+                          f"`{where}` {what}." if where != "<model>" else f"The model config holds {what}.",
+                          where, [], {"unsafe": what, "provenance": f"{where} in {graph.file}"},
+                          self.remedy_text, "", Location(graph.file, where))
+
+    remedy_text = ("Do not open this file with a loader that runs code or follows links "
+                   "(keras.saving.load_model(safe_mode=False), pickle); rebuild the model from "
+                   "built-in layers and save it again.")
