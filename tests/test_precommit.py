@@ -28,6 +28,7 @@ def repo(tmp_path):
     shutil.copy(os.path.join(SAMPLES, "good_lrcn.keras"), work / "good.keras")
     (work / "notes.txt").write_text("not a model\n")
     _run("git", "add", ".", cwd=work, env=env)
+    _run("git", "commit", "-q", "-m", "models", cwd=work, env=env)
     return work, env
 
 
@@ -40,7 +41,10 @@ def test_hook_blocks_a_bad_model_and_passes_without_it(repo):
     assert first.returncode == 1, first.stdout + first.stderr
     assert "bad.keras:lstm: CL001 [warning] spatial-sequence" in first.stdout
     assert "notes.txt" not in first.stdout  # only model files are passed to the hook
-    _run("git", "rm", "-q", "bad.keras", cwd=work, env=env)
+    removed = _run("git", "rm", "-q", "bad.keras", cwd=work, env=env)
+    assert removed.returncode == 0, removed.stderr
+    _run("git", "commit", "-q", "-m", "drop the bad model", cwd=work, env=env)
+    assert not (work / "bad.keras").exists()
     second = _run(*pre_commit, "try-repo", ROOT, "cnnlstm-lint", "--all-files", cwd=work, env=env)
     assert second.returncode == 0, second.stdout + second.stderr
     assert "Passed" in second.stdout
