@@ -26,6 +26,26 @@ class DefaultGroup(click.Group):
         return super().parse_args(ctx, args)
 
 
+class ByteSize(click.ParamType):
+    """A size in bytes, with an optional K, M or G (binary) suffix: 512M, 2G."""
+
+    name = "SIZE"
+    _UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3}
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int):
+            return value
+        text = str(value).strip().upper().removesuffix("IB").removesuffix("B")
+        unit = text[-1:] if text[-1:] in "KMG" else ""
+        try:
+            number = float(text[:-1] if unit else text)
+        except ValueError:
+            self.fail(f"{value!r} is not a size like 2G, 500M or 1048576", param, ctx)
+        if number <= 0:
+            self.fail("the size must be positive", param, ctx)
+        return int(number * self._UNITS[unit])
+
+
 def _split(values: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(part.strip() for value in values for part in value.split(",") if part.strip())
 
@@ -73,11 +93,15 @@ def _formats() -> list[str]:
               help="Record the current findings in this file (then exit 0).")
 @click.option("--jobs", "-j", type=click.IntRange(1), default=None,
               help="Worker processes for many files (default: one per core).")
+@click.option("--follow-symlinks", is_flag=True,
+              help="Lint the targets of symbolic links (by default a link is an error).")
+@click.option("--max-file-size", type=ByteSize(), default="2G", show_default=True,
+              help="Larger files are refused before they are read.")
 @click.option("--verbose", "-v", is_flag=True,
               help="Also say what could not be judged, and why (opaque layers, unknown shapes).")
 def lint_command(paths, select, extend_select, ignore, fmt, output, statistics, fail_on, exit_zero,
                  config_file, isolated, show_settings, warn_unused_ignores, baseline_file,
-                 write_baseline, jobs, verbose) -> None:
+                 write_baseline, jobs, follow_symlinks, max_file_size, verbose) -> None:
     """Lint model files, or directories of them (.keras .h5 .hdf5 .json .onnx)."""
     from . import baseline
     from .config import ConfigError, Resolver, at_or_above, declared_ignores
@@ -91,7 +115,8 @@ def lint_command(paths, select, extend_select, ignore, fmt, output, statistics, 
         resolver = Resolver(config_file, isolated)
         targets = collect(list(paths))
         configs = [resolver.for_path(t.path) for t in targets]
-        per_file = [Settings.build(c, _split(select), _split(ignore), _split(extend_select))
+        limits = {"follow_symlinks": follow_symlinks, "max_file_size": max_file_size}
+        per_file = [Settings.build(c, _split(select), _split(ignore), _split(extend_select), **limits)
                     for c in configs]
         shown = Settings.build(resolver.for_path(paths[0] if paths else "."), _split(select),
                                _split(ignore), _split(extend_select))

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from .config import Config, suppress
+from .loaders.sniff import MAX_FILE_SIZE
 from .files import Target
 from .findings import Finding
 from .graph import ModelGraph
@@ -86,14 +87,16 @@ class Settings:
     ignore: tuple[str, ...] = ()
     options: tuple = ()  # ((code, ((name, value), ...)), ...)
     config: Config = Config()
+    follow_symlinks: bool = False
+    max_file_size: int = MAX_FILE_SIZE
 
     @classmethod
     def build(cls, config: Config, select: tuple[str, ...] = (), ignore: tuple[str, ...] = (),
-              extend_select: tuple[str, ...] = ()) -> "Settings":
+              extend_select: tuple[str, ...] = (), **limits: Any) -> "Settings":
         """CLI --select replaces the config's; --ignore and --extend-select add to it."""
         chosen = tuple(select) or config.select or ("ALL",)
         chosen += config.extend_select + tuple(extend_select)
-        return cls(chosen, config.ignore + tuple(ignore), config.rule_options, config)
+        return cls(chosen, config.ignore + tuple(ignore), config.rule_options, config, **limits)
 
     def rules(self) -> list[Rule]:
         return select_rules(self.select, self.ignore)
@@ -107,10 +110,27 @@ def lint_graph(graph: ModelGraph, settings: Settings = Settings()) -> list[Findi
 
 
 def lint_file(target: Target, settings: Settings) -> FileResult:
+    """Lint one file. HDF5 and ONNX files, whose parsers are native code, are read in a
+    child process so that a crafted file can only fail itself."""
+    from .loaders import LoadError, sniff
+    from .loaders.isolate import run_isolated
+
+    try:
+        fmt = sniff(target.path, settings.max_file_size, settings.follow_symlinks)
+        if fmt in ("hdf5", "onnx"):
+            return run_isolated(_lint_file, target, settings, what=f"{fmt.upper()} parser")
+    except LoadError as exc:
+        return FileResult(target.path, "error", exc.reason)
+    return _lint_file(target, settings)
+
+
+def _lint_file(target: Target, settings: Settings) -> FileResult:
     from .loaders import LoadError, NotAModelError, load_graph
 
     try:
-        graph = load_graph(target.path, input_roles=dict(settings.config.input_roles))
+        graph = load_graph(target.path, input_roles=dict(settings.config.input_roles),
+                           follow_symlinks=settings.follow_symlinks,
+                           max_file_size=settings.max_file_size)
         findings, used = suppress(lint_graph(graph, settings), target.path, settings.config)
     except NotAModelError as exc:
         if not target.explicit:  # some other JSON met while walking a directory

@@ -9,7 +9,7 @@ from .keras_config import graph_from_config
 from .keras_file import read_hdf5, read_json, read_keras_zip
 from .sniff import MAX_FILE_SIZE, MODEL_SUFFIXES, sniff
 
-__all__ = ["LoadError", "NotAModelError", "MODEL_SUFFIXES", "load_graph", "graph_from_config"]
+__all__ = ["sniff", "LoadError", "NotAModelError", "MODEL_SUFFIXES", "load_graph", "graph_from_config"]
 
 _READERS = {"keras_zip": read_keras_zip, "hdf5": read_hdf5, "json": read_json}
 

@@ -11,6 +11,9 @@ read: only the graph is needed.
 from __future__ import annotations
 
 import math
+import os
+import posixpath
+import re
 from typing import Any, Callable
 
 import onnx  # this module is imported only to read ONNX files
@@ -100,6 +103,51 @@ class _OnnxBuilder:
         self.shape_nodes: dict[str, Any] = {}  # shape-value tensor -> the ONNX node making it
         self.shape_cache: dict[str, list | None] = {}
 
+    def _external_data_unsafe(self) -> list[tuple[str, str]]:
+        """External-data entries judged as strings (never opened): a location must stay in
+        the model's folder and offsets and lengths must be non-negative integers."""
+        folder = os.path.dirname(os.path.abspath(self.file))
+        found = []
+        for tensor in self._all_tensors():
+            if tensor.data_location != TensorProto.EXTERNAL:
+                continue
+            entries = {e.key: e.value for e in tensor.external_data}
+            where = tensor.name or "<tensor>"
+            location = entries.get("location", "")
+            normal = posixpath.normpath(location.replace("\\", "/"))
+            if not location or "\0" in location:
+                found.append((where, "has external data without a usable location"))
+            elif location.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", location):
+                found.append((where, f"points its external data at the absolute path {location!r}"))
+            elif normal == ".." or normal.startswith("../"):
+                found.append((where, f"points its external data at {location!r}, outside the "
+                                     "model's folder"))
+            elif not os.path.realpath(os.path.join(folder, normal)).startswith(
+                    os.path.realpath(folder) + os.sep):
+                found.append((where, f"points its external data at {location!r}, a link that "
+                                     "leaves the model's folder"))
+            for key in ("offset", "length"):
+                value = entries.get(key)
+                if value is not None and not value.isdigit():
+                    found.append((where, f"has external-data {key} {value!r}, not a "
+                                         "non-negative integer"))
+        return found
+
+    def _all_tensors(self):
+        """Every TensorProto in the model: initializers and constants, subgraphs included."""
+        stack = [(self.model.graph, 0)]
+        while stack:
+            graph, depth = stack.pop()
+            yield from graph.initializer
+            for node in graph.node:
+                for attr in node.attribute:
+                    if attr.HasField("t"):
+                        yield attr.t
+                    yield from attr.tensors
+                    if depth < MAX_SUBGRAPH_DEPTH:
+                        stack += [(g, depth + 1) for g in ([attr.g] if attr.HasField("g") else [])]
+                        stack += [(g, depth + 1) for g in attr.graphs]
+
     def _inferred_value_info(self):
         try:
             inferred = onnx.shape_inference.infer_shapes(self.model, data_prop=True)
@@ -122,6 +170,7 @@ class _OnnxBuilder:
         for out in g.output:
             if out.name in self.data:
                 self.graph.outputs.append(self.data[out.name])
+        self.graph.meta["unsafe"] = self._external_data_unsafe()
         training = any(n.kind == "dropout" and n.attrs.get("training") for n in self.graph.nodes())
         self.graph.meta["inference_only"] = not training
         return self.graph
