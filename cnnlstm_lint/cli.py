@@ -16,12 +16,28 @@ EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 
 class DefaultGroup(click.Group):
-    """A group whose default command is `lint`: `cnnlstm-lint model.keras` just works."""
+    """A group whose default command is `lint`: `cnnlstm-lint model.keras` just works.
+
+    Commands with heavier modules are imported only when they are run (or listed).
+    """
 
     default_command = "lint"
+    lazy_commands = {"graph": ("cnnlstm_lint.picture", "graph_command")}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self.lazy_commands])
+
+    def get_command(self, ctx: click.Context, name: str):
+        if name in self.lazy_commands:
+            import importlib
+
+            module, attr = self.lazy_commands[name]
+            return getattr(importlib.import_module(module), attr)
+        return super().get_command(ctx, name)
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if not args or (args[0] not in self.commands and args[0] not in ("--help", "-h", "--version")):
+        if not args or (args[0] not in self.commands and args[0] not in self.lazy_commands
+                        and args[0] not in ("--help", "-h", "--version")):
             args = [self.default_command, *args]
         return super().parse_args(ctx, args)
 
@@ -60,9 +76,9 @@ def main() -> None:
 
 
 def _formats() -> list[str]:
-    from .report import RENDERERS
+    from .report import FORMATS
 
-    return sorted(k for k in RENDERERS if k != "statistics")
+    return list(FORMATS)
 
 
 @main.command("lint")
@@ -160,11 +176,6 @@ def lint_command(paths, select, extend_select, ignore, fmt, output, statistics, 
     failing = any(at_or_above(f, fail_on or s.config.fail_on)
                   for r, s in zip(results, per_file) for f in r.findings)
     sys.exit(EXIT_FINDINGS if failing and not exit_zero else EXIT_CLEAN)
-
-
-from .picture import graph_command  # noqa: E402  (the picture command lives with its drawing)
-
-main.add_command(graph_command)
 
 
 @main.command("rule")

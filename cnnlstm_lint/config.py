@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import fnmatch
 import os
-import tomllib
 from dataclasses import dataclass
 from typing import Any
 
@@ -135,6 +134,8 @@ def parse(table: dict, where: str) -> Config:
 
 def load(path: str) -> Config | None:
     """The config in `path`; None for a pyproject.toml without [tool.cnnlstm-lint]."""
+    import tomllib
+
     try:
         with open(path, "rb") as fh:
             data = tomllib.load(fh)
