@@ -83,34 +83,25 @@ def _define_models() -> dict:
             nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
         )
 
-    class CrnnWidthTime(nn.Module):
-        def __init__(self):
+    class CrnnReader(nn.Module):
+        """A CRNN head on the conv stack: with `permute`, the 32 columns become the time
+        steps (C*H features each); without it, the reshape cuts C,H,W memory into 32 x 128."""
+
+        def __init__(self, permute):
             super().__init__()
+            self.permute = permute
             self.cnn = crnn_stack()
             self.lstm = nn.LSTM(16 * 8, 16, batch_first=True)
             self.head = nn.Linear(16, 20)
 
         def forward(self, x):
             n = x.shape[0]
-            y = self.cnn(x)                  # (N, C=16, H=8, W=32)
-            y = y.permute(0, 3, 1, 2)        # (N, W=32, C=16, H=8)
-            y = y.reshape(n, 32, 16 * 8)     # 32 columns, C*H features each
+            y = self.cnn(x)                      # (N, C=16, H=8, W=32)
+            if self.permute:
+                y = y.permute(0, 3, 1, 2)        # (N, W=32, C=16, H=8)
+            y = y.reshape(n, 32, 16 * 8)
             o, _ = self.lstm(y)
-            return self.head(o)              # one prediction per column
-
-    class MissingPermute(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.cnn = crnn_stack()
-            self.lstm = nn.LSTM(16 * 8, 16, batch_first=True)
-            self.head = nn.Linear(16, 20)
-
-        def forward(self, x):
-            n = x.shape[0]
-            y = self.cnn(x)                  # (N, C=16, H=8, W=32)
-            y = y.reshape(n, 32, 16 * 8)     # no permute: C,H,W memory cut into 32 x 128
-            o, _ = self.lstm(y)
-            return self.head(o)
+            return self.head(o)                  # one prediction per step
 
     class SpatialReshape(nn.Module):
         def __init__(self, rnn: str = "lstm"):
@@ -177,13 +168,13 @@ def _define_models() -> dict:
 
     both = ("ts", "dynamo")
     return {
-        "crnn_width_time": (CrnnWidthTime, (1, 32, 128), both),
+        "crnn_width_time": (lambda: CrnnReader(permute=True), (1, 32, 128), both),
         "spatial_reshape": (SpatialReshape, (3, 32, 32), both),
         "spatial_reshape_gru": (lambda: SpatialReshape("gru"), (3, 32, 32), ("ts",)),
         "video_fold_batch": (VideoFoldBatch, (6, 1, 16, 16), both),
         "single_step": (SingleStep, (3, 32, 32), both),
         "channels_as_time": (ChannelsAsTime, (3, 32, 32), both),
-        "missing_permute": (MissingPermute, (1, 32, 128), both),
+        "missing_permute": (lambda: CrnnReader(permute=False), (1, 32, 128), both),
     }
 
 

@@ -7,6 +7,7 @@ import re
 import xml.etree.ElementTree as ET
 
 from ..engine import FileResult
+from .text import finding_block
 
 # Characters XML 1.0 cannot carry even escaped; a file name or message could hold them.
 _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -40,19 +41,11 @@ def render_junit(results: list[FileResult], *, verbose: bool = False, color: boo
             tests += 1
             continue
         for f in result.findings:
-            layer = f" (layer {f.evidence['layer']})" if f.evidence.get("layer") else ""
             case = _case(suite, result.path, f"{f.code}:{f.node}")
             failure = ET.SubElement(case, "failure", {
                 "message": _clean(f"{f.code} [{f.severity.value}] {f.name}: {f.message}"),
                 "type": f.code})
-            details = [f"{result.path}:{f.node}{layer}: {f.code} [{f.severity.value}] {f.name}",
-                       f.message]
-            if f.evidence.get("provenance"):
-                details.append(f"provenance: {f.evidence['provenance']}")
-            if f.related:
-                details.append(f"built by:   {', '.join(f.related)}")
-            if f.remedy:
-                details.append(f"remedy:     {f.remedy}")
+            details = [line.removeprefix("  ") for line in finding_block(result.path, f)]
             failure.text = _clean("\n".join(details))
             tests += 1
             failures += 1

@@ -13,26 +13,30 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def render_text(results: list[FileResult], *, verbose: bool = False, color: bool = False) -> str:
+def finding_block(path: str, f, color: bool = False) -> list[str]:
+    """A finding for people: a header line, then the message, provenance, builders, remedy."""
     def paint(text: str, code: str) -> str:
         return f"{code}{text}{_RESET}" if color else text
 
+    layer = f" (layer {f.evidence['layer']})" if f.evidence.get("layer") else ""
+    lines = [paint(f"{path}:{f.node}{layer}: {f.code} [{f.severity.value}] {f.name}",
+                   _BOLD + _COLORS[f.severity]), f"  {f.message}"]
+    if f.evidence.get("provenance"):
+        lines.append(f"  {paint('provenance:', _DIM)} {f.evidence['provenance']}")
+    if f.related:
+        lines.append(f"  {paint('built by:', _DIM)}   {', '.join(f.related)}")
+    if f.remedy:
+        lines.append(f"  {paint('remedy:', _DIM)}     {f.remedy}")
+    return lines
+
+
+def render_text(results: list[FileResult], *, verbose: bool = False, color: bool = False) -> str:
     lines: list[str] = []
     for result in results:
         if result.status == "error":
             continue  # the CLI reports unreadable files on stderr, one line each
         for f in result.findings:
-            layer = f" (layer {f.evidence['layer']})" if f.evidence.get("layer") else ""
-            head = f"{result.path}:{f.node}{layer}: {f.code} [{f.severity.value}] {f.name}"
-            lines.append(paint(head, _BOLD + _COLORS[f.severity]) if color else head)
-            lines.append(f"  {f.message}")
-            if f.evidence.get("provenance"):
-                lines.append(f"  {paint('provenance:', _DIM)} {f.evidence['provenance']}")
-            if f.related:
-                lines.append(f"  {paint('built by:', _DIM)}   {', '.join(f.related)}")
-            if f.remedy:
-                lines.append(f"  {paint('remedy:', _DIM)}     {f.remedy}")
-            lines.append("")
+            lines += finding_block(result.path, f, color) + [""]
         lines += [f"{result.path}: {note}" for note in result.skipped]
         if verbose:
             lines += [f"{result.path}: note: {note}" for note in result.notes]
