@@ -118,10 +118,18 @@ def lint_file(target: Target, settings: Settings) -> FileResult:
     try:
         fmt = sniff(target.path, settings.max_file_size, settings.follow_symlinks)
         if fmt in ("hdf5", "onnx"):
+            _import_parser(fmt)  # once, here: every forked child then has it
             return run_isolated(_lint_file, target, settings, what=f"{fmt.upper()} parser")
     except LoadError as exc:
         return FileResult(target.path, "error", exc.reason)
     return _lint_file(target, settings)
+
+
+def _import_parser(fmt: str) -> None:
+    if fmt == "onnx":
+        from .loaders import onnx_graph  # noqa: F401
+    else:
+        import h5py  # noqa: F401
 
 
 def _lint_file(target: Target, settings: Settings) -> FileResult:
@@ -158,9 +166,9 @@ def lint_files(targets: list[Target], settings: "Settings | list[Settings]",
 
     suffixes = {os.path.splitext(t.path)[1].lower() for t in targets}
     if ".onnx" in suffixes:  # import once here rather than once per forked worker
-        from .loaders import onnx_graph  # noqa: F401
+        _import_parser("onnx")
     if suffixes & {".h5", ".hdf5"}:
-        import h5py  # noqa: F401
+        _import_parser("hdf5")
     ctx = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
     with ProcessPoolExecutor(max_workers=min(jobs, len(targets)), mp_context=ctx) as pool:
         chunk = max(1, len(targets) // (jobs * 4))  # few, large chunks: less pickling
