@@ -9,6 +9,7 @@ and Lambda layers become opaque nodes.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import Any
 
 from ..graph import Location, ModelGraph, Node
@@ -348,29 +349,44 @@ class KerasGraphBuilder:
                     produced[(name, 0)] = [self.input_node(layer, prefix, scope, at)]
                 continue
             pending += [(layer, k, call, at) for k, call in enumerate(_calls(layer))]
-        # Configs list layers in call order, but be robust to any order: sweep until stuck.
-        while pending:
-            waiting = []
-            for layer, k, call, at in pending:
-                needed = [(n, ni) for n, ni, _, _ in call.args + call.aux]
-                if not all(key in produced for key in needed):
-                    waiting.append((layer, k, call, at))
-                    continue
-                args = [produced[(n, ni)][ti] for n, ni, ti, _ in call.args
-                        if ti < len(produced[(n, ni)])]
-                aux = [produced[(n, ni)][ti] for n, ni, ti, _ in call.aux
-                       if ti < len(produced[(n, ni)])]
-                recorded = [rec for _, _, _, rec in call.args]
-                produced[(self.name(layer), k)] = self.layer(layer, prefix, scope, per_step, args,
-                                                             recorded, aux, k, at)
-            if len(waiting) == len(pending):
-                names = {self.name(l) for l in layers}
-                wanted = {n for _, _, c, _ in waiting for n, _, _, _ in c.args + c.aux}
-                if wanted - names:
-                    raise LoadError(f"layer inputs never defined: {', '.join(sorted(wanted - names)[:5])}")
-                stuck = sorted({self.name(l) for l, _, _, _ in waiting})
-                raise LoadError(f"layer connections form a cycle or a missing call: {', '.join(stuck[:5])}")
-            pending = waiting
+        # Configs list layers in call order, but any order must work, in linear time: each
+        # call waits for the calls it reads; the lowest ready index goes first (file order).
+        import heapq
+
+        missing_count, dependents, ready = [], defaultdict(list), []
+        for index, (_, _, call, _) in enumerate(pending):
+            needed = {(n, ni) for n, ni, _, _ in call.args + call.aux} - produced.keys()
+            missing_count.append(len(needed))
+            for key in needed:
+                dependents[key].append(index)
+            if not needed:
+                ready.append(index)
+        heapq.heapify(ready)
+        done = 0
+        while ready:
+            layer, k, call, at = pending[heapq.heappop(ready)]
+            args = [produced[(n, ni)][ti] for n, ni, ti, _ in call.args
+                    if ti < len(produced[(n, ni)])]
+            aux = [produced[(n, ni)][ti] for n, ni, ti, _ in call.aux
+                   if ti < len(produced[(n, ni)])]
+            recorded = [rec for _, _, _, rec in call.args]
+            key = (self.name(layer), k)
+            if key in produced:
+                raise LoadError(f"layer {key[0]!r} is defined twice")
+            produced[key] = self.layer(layer, prefix, scope, per_step, args, recorded, aux, k, at)
+            done += 1
+            for waiting in dependents.pop(key, []):
+                missing_count[waiting] -= 1
+                if missing_count[waiting] == 0:
+                    heapq.heappush(ready, waiting)
+        if done < len(pending):
+            stuck = [pending[i] for i, left in enumerate(missing_count) if left]
+            names = {self.name(l) for l in layers}
+            wanted = {n for _, _, c, _ in stuck for n, _, _, _ in c.args + c.aux}
+            if wanted - names:
+                raise LoadError(f"layer inputs never defined: {', '.join(sorted(wanted - names)[:5])}")
+            raise LoadError("layer connections form a cycle or a missing call: "
+                            f"{', '.join(sorted({self.name(l) for l, _, _, _ in stuck})[:5])}")
         outputs = []
         for name, ni, ti in _refs(conf.get("output_layers")):
             if (name, ni) not in produced or ti >= len(produced[(name, ni)]):

@@ -32,16 +32,24 @@ def _bounded_int(text: str) -> int:
 
 
 def _depth_ok(data: bytes | str) -> bool:
-    """Nesting depth by counting brackets outside strings, before json recurses into it."""
+    """Nesting depth by counting brackets outside strings, before json recurses into it.
+    One pass over the special characters only: linear, whatever the quoting."""
     text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
-    depth = deepest = 0
-    # strip strings (with escapes) so that brackets inside them do not count
-    for token in re.finditer(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', text):
-        ch = token.group()
-        if ch in "[{":
+    depth, in_string, escaped_at = 0, False, -1
+    for token in re.finditer(r'[\[\]{}"\\]', text):
+        ch, at = token.group(), token.start()
+        if in_string:
+            if at == escaped_at:
+                continue  # this character is escaped by the backslash before it
+            if ch == "\\":
+                escaped_at = at + 1
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
             depth += 1
-            deepest = max(deepest, depth)
-            if deepest > MAX_JSON_DEPTH:
+            if depth > MAX_JSON_DEPTH:
                 return False
         elif ch in "]}":
             depth -= 1
@@ -67,6 +75,33 @@ def parse_json(data: bytes | str, what: str) -> dict:
 
 
 # -- .keras zip ---------------------------------------------------------------------------
+
+
+def _check_directory_size(path: str) -> None:
+    """Read the end-of-central-directory record ourselves, so that a directory of millions
+    of entries is refused before zipfile parses it all into memory."""
+    import struct
+
+    with open(path, "rb") as fh:
+        fh.seek(0, 2)
+        size = fh.tell()
+        fh.seek(max(0, size - 65557))
+        tail = fh.read()
+        end = tail.rfind(b"PK\x05\x06")
+        if end < 0 or len(tail) < end + 22:
+            return  # zipfile will say what is wrong
+        entries, directory = struct.unpack("<HI", tail[end + 10:end + 16])
+        locator = tail.rfind(b"PK\x06\x07", 0, end)
+        if entries == 0xFFFF and locator >= 0 and len(tail) >= locator + 20:
+            (record,) = struct.unpack("<Q", tail[locator + 8:locator + 16])
+            fh.seek(record)
+            zip64 = fh.read(56)
+            if zip64[:4] == b"PK\x06\x06" and len(zip64) >= 56:
+                entries, directory = struct.unpack("<QQ", zip64[32:48])
+    if entries > MAX_ZIP_MEMBERS:
+        raise LoadError(f"zip has {entries} members, over {MAX_ZIP_MEMBERS}")
+    if directory > MAX_CONFIG_BYTES:
+        raise LoadError(f"the zip's central directory is {directory} bytes, over the limit")
 
 
 def _check_members(members: list[zipfile.ZipInfo]) -> None:
@@ -115,8 +150,12 @@ def _member_unsafe(zf: zipfile.ZipFile, m: zipfile.ZipInfo) -> list[Unsafe]:
     if lower.endswith(".npy") and b"'|O'" in head:
         return [(name, "holds an object array: numpy would unpickle it (allow_pickle)")]
     if lower.endswith(".npz") and m.file_size <= MAX_CONFIG_BYTES:
-        with zf.open(m) as fh, zipfile.ZipFile(fh) as inner:
-            for array in inner.infolist()[:MAX_ZIP_MEMBERS]:
+        import io
+
+        with zf.open(m) as fh:  # into memory once: seeking a compressed stream re-reads it
+            data = io.BytesIO(fh.read(MAX_CONFIG_BYTES + 1))
+        with zipfile.ZipFile(data) as inner:
+            for array in inner.infolist()[:1000]:
                 with inner.open(array) as arr:
                     if b"'|O'" in arr.read(256):
                         return [(name, f"array {array.filename!r} is an object array: numpy "
@@ -126,6 +165,7 @@ def _member_unsafe(zf: zipfile.ZipFile, m: zipfile.ZipInfo) -> list[Unsafe]:
 
 def read_keras_zip(path: str) -> tuple[dict, list[Unsafe]]:
     try:
+        _check_directory_size(path)
         with zipfile.ZipFile(path) as zf:
             members = zf.infolist()
             _check_members(members)
@@ -206,6 +246,8 @@ def read_hdf5(path: str) -> tuple[dict, list[Unsafe]]:
         raw = raw.tobytes()
     if not isinstance(raw, (bytes, str)):
         raise LoadError("the model_config attribute is not text")
+    if len(raw) > MAX_CONFIG_BYTES:  # variable-length strings report no storage size
+        raise LoadError(f"the model_config attribute is {len(raw)} bytes, over the limit")
     return parse_json(raw, "the model_config attribute"), unsafe
 
 

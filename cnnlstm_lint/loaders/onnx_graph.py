@@ -139,11 +139,17 @@ class _OnnxBuilder:
         while stack:
             graph, depth = stack.pop()
             yield from graph.initializer
+            for sparse in graph.sparse_initializer:
+                yield from (sparse.values, sparse.indices)
             for node in graph.node:
                 for attr in node.attribute:
                     if attr.HasField("t"):
                         yield attr.t
                     yield from attr.tensors
+                    if attr.HasField("sparse_tensor"):
+                        yield from (attr.sparse_tensor.values, attr.sparse_tensor.indices)
+                    for sparse in attr.sparse_tensors:
+                        yield from (sparse.values, sparse.indices)
                     if depth < MAX_SUBGRAPH_DEPTH:
                         stack += [(g, depth + 1) for g in ([attr.g] if attr.HasField("g") else [])]
                         stack += [(g, depth + 1) for g in attr.graphs]
