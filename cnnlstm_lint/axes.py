@@ -425,7 +425,7 @@ def _reshape(node: Node, ins: list[Shape]) -> list[Shape | None]:
     """Keras: `target` excludes the batch axis. ONNX (`full`): it covers every axis and may
     be a function of the input axes, evaluated now that they are known."""
     x = ins[0]
-    target = node.attrs["target"]
+    target = node.attrs.get("target")
     if callable(target):
         target = target(x)
     out = None
@@ -676,7 +676,7 @@ def propagate(graph: ModelGraph) -> None:
         elif node.kind in HANDLERS and shapes and all(s is not None for s in shapes):
             try:
                 outs = HANDLERS[node.kind](node, shapes)  # type: ignore[arg-type]
-            except (TypeError, ValueError, KeyError, IndexError, ZeroDivisionError):
+            except (TypeError, ValueError, KeyError, IndexError, ZeroDivisionError, OverflowError):
                 # attributes the config got wrong: the layer stays unjudged, never a crash
                 node.notes.append(f"attributes of {node.op} do not fit its input shape")
                 outs = [None]

@@ -32,7 +32,7 @@ def load_graph(path: str, input_roles: dict[str, str] | None = None, *,
             build = graph_from_config
         try:
             graph = build(source, path)
-        except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
+        except (TypeError, ValueError, KeyError, AttributeError, IndexError, OverflowError) as exc:
             raise LoadError(f"malformed model ({type(exc).__name__}: {exc})") from None
     except LoadError as exc:
         exc.path = path

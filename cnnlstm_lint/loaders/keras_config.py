@@ -73,12 +73,27 @@ def is_builtin_layer(class_name: str) -> bool:
         or class_name in _CELL_CLASSES
 
 
+def _int(value: Any) -> int | None:
+    """An integer attribute, or None: configs are data and may hold anything."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _rate(value: Any) -> float:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0.0
+
+
 def _tuple(value: Any, rank: int) -> list[int] | None:
-    if value is None:
-        return None
-    if isinstance(value, int):
+    if _int(value) is not None:
         return [value] * rank
-    return [int(v) for v in value]
+    if isinstance(value, (list, tuple)) and value and all(_int(v) is not None for v in value):
+        return list(value)
+    return None
+
+
+def _ints(value: Any) -> list[int] | None:
+    if isinstance(value, (list, tuple)) and all(_int(v) is not None for v in value):
+        return list(value)
+    return None
 
 
 def _pad_total(value: Any, rank: int) -> list[int]:
@@ -106,13 +121,13 @@ def canonical(class_name: str, conf: dict) -> tuple[str, dict]:
         attrs["rank"] = rank
         attrs["channels_first"] = conf.get("data_format") == "channels_first"
         if kind in ("conv", "conv_recurrent"):
-            attrs.update(filters=conf.get("filters"), kernel=_tuple(conf.get("kernel_size"), rank),
+            attrs.update(filters=_int(conf.get("filters")), kernel=_tuple(conf.get("kernel_size"), rank),
                          strides=_tuple(conf.get("strides"), rank),
                          dilation=_tuple(conf.get("dilation_rate"), rank),
                          padding=str(conf.get("padding", "valid")).lower(),
                          transpose=class_name.endswith("Transpose"),
                          output_padding=_tuple(conf.get("output_padding"), rank),
-                         depth_multiplier=conf.get("depth_multiplier", 1))
+                         depth_multiplier=_int(conf.get("depth_multiplier", 1)) or 1)
         if kind == "pool":
             attrs.update(kernel=_tuple(conf.get("pool_size"), rank),
                          strides=_tuple(conf.get("strides"), rank),
@@ -133,21 +148,21 @@ def canonical(class_name: str, conf: dict) -> tuple[str, dict]:
     if kind == "input":
         attrs["shape"] = _shape(conf.get("batch_shape") or conf.get("batch_input_shape"))
     elif kind == "reshape":
-        attrs["target"] = list(conf.get("target_shape") or [])
+        attrs["target"] = _ints(conf.get("target_shape"))
     elif kind == "permute":
-        attrs["dims"] = list(conf.get("dims") or [])
+        attrs["dims"] = _ints(conf.get("dims")) or []
     elif kind == "dense":
-        attrs["units"] = conf.get("units")
+        attrs["units"] = _int(conf.get("units"))
     elif kind == "recurrent":
         attrs.update(_recurrent_attrs(class_name, conf))
     elif kind == "embedding":
-        attrs["units"] = conf.get("output_dim")
+        attrs["units"] = _int(conf.get("output_dim"))
     elif kind == "repeat":
-        attrs["n"] = conf.get("n")
+        attrs["n"] = _int(conf.get("n"))
     elif kind == "concat":
-        attrs["axis"] = conf.get("axis", -1)
+        attrs["axis"] = _int(conf.get("axis", -1)) if _int(conf.get("axis", -1)) is not None else -1
     elif kind == "dropout":
-        attrs["rate"] = conf.get("rate", conf.get("stddev", 0.0))
+        attrs["rate"] = _rate(conf.get("rate", conf.get("stddev", 0.0)))
     elif kind == "flatten":
         attrs["channels_first"] = conf.get("data_format") == "channels_first"
     return kind, attrs
@@ -156,12 +171,12 @@ def canonical(class_name: str, conf: dict) -> tuple[str, dict]:
 def _recurrent_attrs(class_name: str, conf: dict) -> dict:
     return {
         "cell": class_name.replace("CuDNN", ""),
-        "units": conf.get("units", conf.get("filters")),
+        "units": _int(conf.get("units", conf.get("filters"))),
         "return_sequences": bool(conf.get("return_sequences", False)),
         "return_state": bool(conf.get("return_state", False)),
         "time_major": bool(conf.get("time_major", False)),
-        "dropout": float(conf.get("dropout") or 0.0),
-        "recurrent_dropout": float(conf.get("recurrent_dropout") or 0.0),
+        "dropout": _rate(conf.get("dropout")),
+        "recurrent_dropout": _rate(conf.get("recurrent_dropout")),
     }
 
 

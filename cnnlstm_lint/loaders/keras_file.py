@@ -17,6 +17,7 @@ from .errors import LoadError
 
 MAX_CONFIG_BYTES = 64 * 1024**2
 MAX_ZIP_MEMBERS = 10_000
+MAX_DIRECTORY_BYTES = 8 * 1024**2  # 10000 members with long names; a .keras has three
 MAX_INT_DIGITS = 32
 MAX_JSON_DEPTH = 200
 MAX_RATIO = 200  # uncompressed / compressed, above which a large member is a zip bomb
@@ -29,6 +30,10 @@ def _bounded_int(text: str) -> int:
     if len(text.lstrip("-")) > MAX_INT_DIGITS:
         raise LoadError(f"an integer in the config has over {MAX_INT_DIGITS} digits")
     return int(text)
+
+
+def _no_constant(name: str):
+    raise LoadError(f"the config holds {name}, which is not a JSON number")
 
 
 def _depth_ok(data: bytes | str) -> bool:
@@ -60,7 +65,7 @@ def parse_json(data: bytes | str, what: str) -> dict:
     if not _depth_ok(data):
         raise LoadError(f"{what} is nested too deeply (over {MAX_JSON_DEPTH} levels)")
     try:
-        value = json.loads(data, parse_int=_bounded_int)
+        value = json.loads(data, parse_int=_bounded_int, parse_constant=_no_constant)
     except RecursionError:
         raise LoadError(f"{what} is nested too deeply") from None
     except UnicodeDecodeError:
@@ -100,8 +105,9 @@ def _check_directory_size(path: str) -> None:
                 entries, directory = struct.unpack("<QQ", zip64[32:48])
     if entries > MAX_ZIP_MEMBERS:
         raise LoadError(f"zip has {entries} members, over {MAX_ZIP_MEMBERS}")
-    if directory > MAX_CONFIG_BYTES:
-        raise LoadError(f"the zip's central directory is {directory} bytes, over the limit")
+    if directory > MAX_DIRECTORY_BYTES:  # also bounds an end record that lies about its count
+        raise LoadError(f"the zip's central directory is {directory} bytes, over the "
+                        f"{MAX_DIRECTORY_BYTES}-byte limit")
 
 
 def _check_members(members: list[zipfile.ZipInfo]) -> None:

@@ -526,7 +526,10 @@ class _OnnxBuilder:
     def _evaluate(self, name: str) -> list | None:
         if name in self.const_values:
             value = self.const_values[name]
-            return None if value is None else [int(v) for v in _flat(value)]
+            try:
+                return None if value is None else [int(v) for v in _flat(value)]
+            except (TypeError, ValueError, OverflowError):  # inf, NaN, strings: not a shape
+                return None
         node = self.shape_nodes.get(name)
         if node is None:
             return None
