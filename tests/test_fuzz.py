@@ -268,11 +268,15 @@ def _mutate_bytes(data, blob: bytes) -> tuple[bytes, list]:
     return bytes(buf), done
 
 
+@pytest.mark.parametrize("name,original", [("bytes.keras", KERAS_BYTES), ("bytes.h5", H5_BYTES),
+                                           ("bytes.onnx", ONNX_BYTES)],
+                         ids=["keras_zip", "hdf5", "onnx"])
 @FUZZ
 @given(data=st.data())
-def test_keras_zip_bytes(workdir, data):
-    blob, done = _mutate_bytes(data, KERAS_BYTES)
-    path = workdir / "bytes.keras"
+def test_file_bytes(workdir, name, original, data):
+    """Byte damage to whole files: flips, insertions and cuts."""
+    blob, done = _mutate_bytes(data, original)
+    path = workdir / name
     path.write_bytes(blob)
     check(path, done)
 
@@ -285,24 +289,6 @@ def test_keras_config_bytes(workdir, data):
     text, done = _mutate_bytes(data, KERAS_MEMBERS["config.json"])
     path = workdir / "config_bytes.keras"
     path.write_bytes(_zip_bytes({**KERAS_MEMBERS, "config.json": text}))
-    check(path, done)
-
-
-@FUZZ
-@given(data=st.data())
-def test_hdf5_bytes(workdir, data):
-    blob, done = _mutate_bytes(data, H5_BYTES)
-    path = workdir / "bytes.h5"
-    path.write_bytes(blob)
-    check(path, done)
-
-
-@FUZZ
-@given(data=st.data())
-def test_onnx_bytes(workdir, data):
-    blob, done = _mutate_bytes(data, ONNX_BYTES)
-    path = workdir / "bytes.onnx"
-    path.write_bytes(blob)
     check(path, done)
 
 
