@@ -119,10 +119,10 @@ def lint_file(target: Target, settings: Settings) -> FileResult:
         fmt = sniff(target.path, settings.max_file_size, settings.follow_symlinks)
         if fmt in ("hdf5", "onnx"):
             _import_parser(fmt)  # once, here: every forked child then has it
-            return run_isolated(_lint_file, target, settings, what=f"{fmt.upper()} parser")
+            return run_isolated(_lint_file, target, settings, fmt, what=f"{fmt.upper()} parser")
     except LoadError as exc:
         return FileResult(target.path, "error", exc.reason)
-    return _lint_file(target, settings)
+    return _lint_file(target, settings, fmt)
 
 
 def _import_parser(fmt: str) -> None:
@@ -132,13 +132,13 @@ def _import_parser(fmt: str) -> None:
         import h5py  # noqa: F401
 
 
-def _lint_file(target: Target, settings: Settings) -> FileResult:
+def _lint_file(target: Target, settings: Settings, fmt: str) -> FileResult:
     from .loaders import LoadError, NotAModelError, load_graph
 
     try:
         graph = load_graph(target.path, input_roles=dict(settings.config.input_roles),
                            follow_symlinks=settings.follow_symlinks,
-                           max_file_size=settings.max_file_size)
+                           max_file_size=settings.max_file_size, fmt=fmt)
         findings, used = suppress(lint_graph(graph, settings), target.path, settings.config)
     except NotAModelError as exc:
         if not target.explicit:  # some other JSON met while walking a directory

@@ -15,13 +15,15 @@ _READERS = {"keras_zip": read_keras_zip, "hdf5": read_hdf5, "json": read_json}
 
 
 def load_graph(path: str, input_roles: dict[str, str] | None = None, *,
-               follow_symlinks: bool = False, max_file_size: int = MAX_FILE_SIZE) -> ModelGraph:
+               follow_symlinks: bool = False, max_file_size: int = MAX_FILE_SIZE,
+               fmt: str | None = None) -> ModelGraph:
     """Read a model file into an axis-annotated ModelGraph, or raise LoadError.
 
     `input_roles` declares ambiguous inputs' axes by input name, e.g. {"spec": "NTFC"}.
+    `fmt` is what `sniff` already said of this path, when the caller has asked it.
     """
     try:
-        fmt = sniff(path, max_file_size, follow_symlinks)
+        fmt = fmt or sniff(path, max_file_size, follow_symlinks)
         if fmt == "onnx":
             from .onnx_graph import graph_from_onnx, read_onnx
 
