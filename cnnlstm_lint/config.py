@@ -6,6 +6,7 @@ overrides; `--isolated` ignores them all. Config is data: every key and type is 
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import os
 from dataclasses import dataclass
@@ -16,6 +17,10 @@ from .rules import REGISTRY, by_code_or_name
 
 CONFIG_NAMES = (".cnnlstm-lint.toml", "cnnlstm-lint.toml", "pyproject.toml")
 ROLE_LETTERS = set("BNTHWDLCF")
+MAX_CONFIG_BYTES = 1024**2  # a config is a few lines; a bigger file is not one
+# Rules that a config found next to a model may not switch off: a model from a pull
+# request can bring its own `.cnnlstm-lint.toml`. Only --config or the command line can.
+UNSUPPRESSIBLE = ("CL900",)
 
 
 class ConfigError(ValueError):
@@ -33,6 +38,7 @@ class Config:
     per_layer_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     input_roles: tuple[tuple[str, str], ...] = ()
     rule_options: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = ()
+    explicit: bool = False  # chosen with --config (trusted), not found next to a model
 
     @property
     def root(self) -> str:
@@ -132,15 +138,31 @@ def parse(table: dict, where: str) -> Config:
     )
 
 
-def load(path: str) -> Config | None:
-    """The config in `path`; None for a pyproject.toml without [tool.cnnlstm-lint]."""
-    import tomllib
+def _toml():
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10: the same parser, as a package
+        import tomli as tomllib
+    return tomllib
 
+
+def load(path: str, explicit: bool = False) -> Config | None:
+    """The config in `path`; None for a pyproject.toml without [tool.cnnlstm-lint]."""
+    tomllib = _toml()
     try:
         with open(path, "rb") as fh:
-            data = tomllib.load(fh)
+            raw = fh.read(MAX_CONFIG_BYTES + 1)
+        if len(raw) > MAX_CONFIG_BYTES:
+            raise ConfigError(f"{path}: over {MAX_CONFIG_BYTES} bytes, too large for a config file")
+        data = tomllib.loads(raw.decode("utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such config file") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory, not a config file") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
+    except RecursionError:  # the TOML parser recurses into nested arrays and tables
+        raise ConfigError(f"{path}: nested too deeply to be a config file") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
     if os.path.basename(path) == "pyproject.toml":
@@ -151,14 +173,15 @@ def load(path: str) -> Config | None:
         table = data.get("tool", {}).get("cnnlstm-lint", data)
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: [tool.cnnlstm-lint] must be a table")
-    return parse(table, path)
+    config = parse(table, path)
+    return dataclasses.replace(config, explicit=True) if explicit else config
 
 
 class Resolver:
     """Finds (and caches) the config that applies to each linted file."""
 
     def __init__(self, config_file: str | None = None, isolated: bool = False):
-        self.fixed = load(config_file) if config_file else None
+        self.fixed = load(config_file, explicit=True) if config_file else None
         if config_file and self.fixed is None:
             raise ConfigError(f"{config_file}: has no [tool.cnnlstm-lint] table")
         self.isolated = isolated
@@ -210,6 +233,9 @@ def suppress(findings: list[Finding], path: str, config: Config) -> tuple[list[F
     file_codes = [(pat, codes) for pat, codes in config.per_file_ignores
                   if file_matches(pat, path, config.root)]
     for finding in findings:
+        if finding.code in UNSUPPRESSIBLE and not config.explicit:
+            kept.append(finding)
+            continue
         hit = next((("per-file-ignores", pat) for pat, codes in file_codes
                     if _matches(finding.code, codes)), None)
         if hit is None:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
-from .config import Config, suppress
+from .config import UNSUPPRESSIBLE, Config, suppress
 from .loaders.sniff import MAX_FILE_SIZE
 from .files import Target
 from .findings import Finding
+from .results import FileResult  # noqa: F401  (re-exported: engine.FileResult)
 from .graph import ModelGraph
 from .rules import REGISTRY, Rule
 
@@ -67,17 +69,6 @@ def sort_findings(findings: list[Finding]) -> list[Finding]:
 # -- whole files ------------------------------------------------------------------------
 
 
-@dataclass
-class FileResult:
-    path: str
-    status: str  # "ok", "error" or "skipped"
-    error: str | None = None
-    findings: list[Finding] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)  # rules that could not judge the model
-    used_ignores: set = field(default_factory=set)  # config suppressions that matched
-
-
 @dataclass(frozen=True)
 class Settings:
     """Everything one file is linted with: its config merged with the command line.
@@ -89,6 +80,12 @@ class Settings:
     config: Config = Config()
     follow_symlinks: bool = False
     max_file_size: int = MAX_FILE_SIZE
+    # The unsafe-content rules always run. `forced`: a config found next to the model tried
+    # to switch them off (it may come from the model's author), so they stay on.
+    # `unsafe_off`: an explicit choice (--config, the command line) did; their findings
+    # are dropped, and the run says how many.
+    forced: tuple[str, ...] = ()
+    unsafe_off: tuple[str, ...] = ()
 
     @classmethod
     def build(cls, config: Config, select: tuple[str, ...] = (), ignore: tuple[str, ...] = (),
@@ -96,10 +93,35 @@ class Settings:
         """CLI --select replaces the config's; --ignore and --extend-select add to it."""
         chosen = tuple(select) or config.select or ("ALL",)
         chosen += config.extend_select + tuple(extend_select)
-        return cls(chosen, config.ignore + tuple(ignore), config.rule_options, config, **limits)
+        settings = cls(chosen, config.ignore + tuple(ignore), config.rule_options, config, **limits)
+        on = {r.code for r in select_rules(settings.select, settings.ignore)}
+        by_cli = {r.code for r in select_rules(tuple(select) or ("ALL",), ignore)}
+        off = [c for c in UNSUPPRESSIBLE if c not in on]
+        forced = tuple(c for c in off if c in by_cli and not config.explicit)
+        return dataclasses.replace(settings, forced=forced,
+                                   unsafe_off=tuple(c for c in off if c not in forced))
 
     def rules(self) -> list[Rule]:
-        return select_rules(self.select, self.ignore)
+        rules = select_rules(self.select, self.ignore)
+        return rules + [REGISTRY[code]() for code in self.forced + self.unsafe_off]
+
+    def selected(self) -> list[str]:
+        """The codes whose findings are reported."""
+        return [r.code for r in self.rules() if r.code not in self.unsafe_off]
+
+    def unsafe_notice(self) -> str | None:
+        """One line when a config found next to a model tried to switch off unsafe-content."""
+        if self.forced:
+            return (f"{self.config.path}: cannot switch off {', '.join(self.forced)} "
+                    "(unsafe-content); only --config or the command line can")
+        return None
+
+    def unsafe_off_by(self) -> str:
+        config_off = {r.code for r in select_rules(self.config.select or ("ALL",),
+                                                   self.config.ignore)}
+        if self.config.explicit and any(c not in config_off for c in self.unsafe_off):
+            return f"--config {self.config.path}"
+        return "the command line"
 
     def rule_options(self) -> dict[str, dict[str, Any]]:
         return {code: dict(values) for code, values in self.options}
@@ -110,19 +132,34 @@ def lint_graph(graph: ModelGraph, settings: Settings = Settings()) -> list[Findi
 
 
 def lint_file(target: Target, settings: Settings) -> FileResult:
-    """Lint one file. HDF5 and ONNX files, whose parsers are native code, are read in a
-    child process so that a crafted file can only fail itself."""
-    from .loaders import LoadError, sniff
-    from .loaders.isolate import run_isolated
+    """Lint one file; whatever goes wrong becomes that file's error, never a traceback."""
+    from .loaders import LoadError
 
     try:
-        fmt = sniff(target.path, settings.max_file_size, settings.follow_symlinks)
-        if fmt in ("hdf5", "onnx"):
-            _import_parser(fmt)  # once, here: every forked child then has it
-            return run_isolated(_lint_file, target, settings, fmt, what=f"{fmt.upper()} parser")
+        return with_parser(target.path, settings,
+                           lambda fmt: _lint_file(target, settings, fmt))
     except LoadError as exc:
         return FileResult(target.path, "error", exc.reason)
-    return _lint_file(target, settings, fmt)
+    except Exception as exc:  # a bug must not hide the other files' results
+        return FileResult(target.path, "error", _internal(exc))
+
+
+def with_parser(path: str, settings: Settings, work: Callable[[str], Any]) -> Any:
+    """Sniff `path` and call `work(fmt)`. HDF5 and ONNX files, whose parsers are native
+    code, are worked on in a child process, so a crafted file can only fail itself; the
+    result (not the graph) comes back. Every entry point that reads a file goes here."""
+    from .loaders import sniff
+    from .loaders.isolate import run_isolated
+
+    fmt = sniff(path, settings.max_file_size, settings.follow_symlinks)
+    if fmt in ("hdf5", "onnx"):
+        _import_parser(fmt)  # once, here: every forked child then has it
+        return run_isolated(work, fmt, what=f"{fmt.upper()} parser")
+    return work(fmt)
+
+
+def _internal(exc: BaseException) -> str:
+    return f"internal error ({type(exc).__name__}: {exc}); please report it"
 
 
 def _import_parser(fmt: str) -> None:
@@ -132,25 +169,67 @@ def _import_parser(fmt: str) -> None:
         import h5py  # noqa: F401
 
 
+def analyze(path: str, settings: Settings, fmt: str | None = None) -> tuple[ModelGraph, list[Finding], set]:
+    """Load, propagate axes, run the selected rules, apply the config's suppressions:
+    (graph, findings, suppressions used). Raises LoadError. Call it through
+    `with_parser` (or `inspect_file`) so that native parsers run isolated."""
+    from .loaders import load_graph
+    from .roots import stable_path
+
+    graph = load_graph(path, input_roles=dict(settings.config.input_roles),
+                       follow_symlinks=settings.follow_symlinks,
+                       max_file_size=settings.max_file_size, fmt=fmt)
+    findings, used = suppress(lint_graph(graph, settings), path, settings.config)
+    key = stable_path(path, settings.config.path)
+    for finding in findings:
+        finding.file_key = key
+    hidden = [f for f in findings if f.code in settings.unsafe_off]
+    if hidden:
+        codes = ", ".join(sorted({f.code for f in hidden}))
+        graph.notes.append(f"{len(hidden)} {codes} (unsafe-content) finding(s) not reported: "
+                           f"switched off by {settings.unsafe_off_by()}")
+        findings = [f for f in findings if f.code not in settings.unsafe_off]
+    return graph, findings, used
+
+
+def inspect_file(path: str, settings: Settings,
+                 view: Callable[[ModelGraph, list[Finding]], Any]) -> Any:
+    """`view(graph, findings)` of one file, computed where the file was parsed (in the
+    child for native formats); the view's result must pickle. Raises LoadError."""
+    from .loaders import LoadError
+
+    def work(fmt: str) -> Any:
+        try:
+            return view(*analyze(path, settings, fmt)[:2])
+        except LoadError:
+            raise
+        except RecursionError:
+            raise LoadError("the model is nested too deeply to read") from None
+        except Exception as exc:
+            raise LoadError(_internal(exc)) from None
+
+    return with_parser(path, settings, work)
+
+
 def _lint_file(target: Target, settings: Settings, fmt: str) -> FileResult:
-    from .loaders import LoadError, NotAModelError, load_graph
+    from .loaders import LoadError, NotAModelError
 
     try:
-        graph = load_graph(target.path, input_roles=dict(settings.config.input_roles),
-                           follow_symlinks=settings.follow_symlinks,
-                           max_file_size=settings.max_file_size, fmt=fmt)
-        findings, used = suppress(lint_graph(graph, settings), target.path, settings.config)
+        graph, findings, used = analyze(target.path, settings, fmt)
     except NotAModelError as exc:
         if not target.explicit:  # some other JSON met while walking a directory
             return FileResult(target.path, "skipped", notes=[f"skipped: {exc.reason}"])
         return FileResult(target.path, "error", exc.reason)
     except LoadError as exc:
         return FileResult(target.path, "error", exc.reason)
+    except RecursionError:
+        return FileResult(target.path, "error", "the model is nested too deeply to read")
     except Exception as exc:  # a bug must not hide the other files' results
-        return FileResult(target.path, "error",
-                          f"internal error ({type(exc).__name__}: {exc}); please report it")
+        return FileResult(target.path, "error", _internal(exc))
     notes = [f"{n.id}: {note}" for n in graph.nodes() for note in n.notes] + graph.notes
-    return FileResult(target.path, "ok", None, findings, notes, list(graph.skipped), used)
+    warnings = [note for note in graph.notes if "(unsafe-content) finding(s) not reported" in note]
+    return FileResult(target.path, "ok", None, findings, notes, list(graph.skipped), used,
+                      warnings)
 
 
 def lint_files(targets: list[Target], settings: "Settings | list[Settings]",

@@ -9,6 +9,13 @@ from dataclasses import dataclass, field
 from .graph import Location
 
 
+def fingerprint(code: str, file_key: str, node: str) -> str:
+    """16 hex digits of code + normalised relative path + node. surrogatepass: names from
+    the file may hold lone surrogates, and the digest must still be defined."""
+    text = f"{code}\0{file_key}\0{node}".encode("utf-8", "surrogatepass")
+    return hashlib.sha256(text).hexdigest()[:16]
+
+
 class Severity(str, enum.Enum):
     INFO = "info"
     WARNING = "warning"
@@ -31,12 +38,14 @@ class Finding:
     remedy: str = ""  # concrete, in the model's own framework terms
     remedy_id: str = ""  # machine-usable id the probe can apply
     location: Location | None = None
+    # The file's path relative to its stable root (roots.stable_path), set by the engine;
+    # the fingerprint depends on it, never on the path as typed or the file's bytes.
+    file_key: str | None = None
 
     @property
     def fingerprint(self) -> str:
-        file = self.location.file if self.location else ""
-        digest = hashlib.sha256(f"{self.code}\0{file}\0{self.node}".encode()).hexdigest()
-        return digest[:16]
+        return fingerprint(self.code, self.file_key if self.file_key is not None
+                           else (self.location.file if self.location else ""), self.node)
 
     def as_dict(self) -> dict:
         """The JSON contract of DESIGN.md, field for field."""

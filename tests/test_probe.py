@@ -174,10 +174,24 @@ def test_budget_stops_cleanly_and_says_so(tmp_path):
     assert "budget" in finding["verdict"]["reason"]
 
 
-def test_opaque_model_is_refused(tmp_path):
+def test_unsafe_model_is_refused_before_keras_sees_it(tmp_path):
     result = CliRunner().invoke(main, ["probe", sample("opaque_lambda.keras"), "--out", str(tmp_path)])
     assert result.exit_code == 2
-    assert "layer `scale` (Lambda) is opaque" in result.stderr
+    assert "unsafe content (CL900 at `scale`: Lambda bytecode" in result.stderr
+    assert not (tmp_path / "probe.json").exists()
+
+
+def test_opaque_model_is_refused(tmp_path):
+    """A custom class (not unsafe: never imported) is opaque, so it cannot be rebuilt."""
+    with open(sample("cl001_spatial_reshape.json")) as fh:
+        config = json.load(fh)
+    layer = next(l for l in config["config"]["layers"] if l["class_name"] == "Dense")
+    layer.update(module="my_project.layers", class_name="MyDense", registered_name="MyDense")
+    path = tmp_path / "custom.json"
+    path.write_text(json.dumps(config))
+    result = CliRunner().invoke(main, ["probe", str(path), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert f"layer `{layer['config']['name']}` (MyDense) is opaque" in result.stderr
 
 
 def test_missing_backend_names_the_extra(monkeypatch):

@@ -29,6 +29,32 @@ def _address_space() -> int:
         return 0
 
 
+def _lower_address_space() -> None:
+    """Cap the child's address space, only ever lowering it: under `ulimit -v` the hard
+    limit (and the soft one) may already be below what we would grant, and asking for
+    more than the hard limit is refused."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    limit = _address_space() + EXTRA_MEMORY
+    for current in (soft, hard):
+        if current != resource.RLIM_INFINITY:
+            limit = min(limit, current)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
+def _as_load_error(exc: BaseException, what: str) -> LoadError:
+    """What crosses back from the child: a LoadError as it is, anything else as one."""
+    if isinstance(exc, LoadError):
+        return exc
+    if isinstance(exc, MemoryError):
+        return LoadError(f"the {what} ran out of memory")
+    if isinstance(exc, RecursionError):
+        return LoadError(f"the {what} hit the recursion limit (nested too deeply)")
+    detail = str(exc).splitlines()[0][:200] if str(exc) else ""
+    return LoadError(f"the {what} failed ({type(exc).__name__}{': ' + detail if detail else ''})")
+
+
 def run_isolated(fn: Callable[..., Any], *args: Any, what: str = "parser",
                  timeout: float = TIMEOUT_S) -> Any:
     if not hasattr(os, "fork"):
@@ -39,19 +65,14 @@ def run_isolated(fn: Callable[..., Any], *args: Any, what: str = "parser",
         os.close(read_end)
         status = 0
         try:
-            import resource
-
-            limit = _address_space() + EXTRA_MEMORY
-            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+            _lower_address_space()
             payload = ("ok", fn(*args))
-        except MemoryError:
-            payload = ("error", LoadError(f"the {what} ran out of memory"))
-        except BaseException as exc:  # everything crosses back as data
-            payload = ("error", exc)
+        except BaseException as exc:  # everything crosses back as data, as a LoadError
+            payload = ("error", _as_load_error(exc, what))
         try:
             data = pickle.dumps(payload)
-        except Exception as exc:
-            data = pickle.dumps(("error", LoadError(f"the {what} failed ({type(exc).__name__})")))
+        except BaseException as exc:
+            data = pickle.dumps(("error", _as_load_error(exc, what)))
         try:
             view = memoryview(data)
             while view:
@@ -80,7 +101,10 @@ def run_isolated(fn: Callable[..., Any], *args: Any, what: str = "parser",
         raise LoadError(f"the {what} crashed on this file ({name})")
     if not chunks:
         raise LoadError(f"the {what} died without an answer")
-    kind, value = pickle.loads(b"".join(chunks))  # written by our own child above
+    try:
+        kind, value = pickle.loads(b"".join(chunks))  # written by our own child above
+    except Exception:  # cut short: the child was killed while writing
+        raise LoadError(f"the {what} died before it finished its answer") from None
     if kind == "error":
         raise value
     return value

@@ -13,6 +13,10 @@ import re
 from ..graph import ModelGraph, Node
 
 
+class BudgetExhausted(Exception):
+    """The deadline came before a run finished a single epoch (not an error of the model)."""
+
+
 class ProbeError(Exception):
     """The probe cannot go on; the message is one line saying why."""
 
@@ -55,6 +59,9 @@ def _clean(layer: dict) -> dict:
 def make_layer(node: Node):
     import keras
 
+    if node.attrs.get("unsafe"):  # never hand such a config to Keras, safe_mode or not
+        raise ProbeError(f"layer `{node.id}` ({node.op}) holds unsafe content (CL900): "
+                         f"{node.attrs['unsafe'][0]}; the probe does not rebuild it")
     if node.kind == "opaque" or "keras_layer" not in node.attrs:
         raise ProbeError(f"layer `{node.id}` ({node.op}) is not rebuilt: its code is never run, "
                          "so the probe cannot train this model")

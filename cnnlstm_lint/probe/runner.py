@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 
 from ..graph import ModelGraph
 from .data import BUILTIN_TASKS, DataError, Dataset, InputSpec, OutputSpec, builtin_task, load_npz
-from .rebuild import ProbeError
+from .rebuild import BudgetExhausted, ProbeError
 from .results import RunResult
 from .variants import Variant, variants_for
 from .verdict import generalization_gap, judge, summarize
@@ -128,11 +128,17 @@ def plan(graph: ModelGraph, findings) -> tuple[list[Variant], list[dict]]:
 
 
 def run_probe(model_path: str, opts: ProbeOptions, *, progress: bool = False) -> dict:
-    from .. import lint
-    from ..loaders import load_graph
+    from ..engine import Settings, inspect_file, lint_graph
 
-    graph = load_graph(model_path)
-    findings = lint(graph, select=opts.rules or None)
+    # Read where the parser runs isolated, like every lint; the graph comes back as data.
+    graph, unsafe = inspect_file(model_path, Settings(select=("CL900",)),
+                                 lambda graph, found: (graph, found))
+    if unsafe:  # never hand a config that names code or outside data to Keras
+        first = unsafe[0]
+        raise ProbeError(f"the model holds unsafe content (CL900 at `{first.node}`: "
+                         f"{first.evidence.get('unsafe', first.message)}); the probe never "
+                         "rebuilds such a model. Run `cnnlstm-lint` on it for the details")
+    findings = lint_graph(graph, Settings(select=tuple(opts.rules) or ("ALL",)))
     if any(n.kind == "opaque" for n in graph.nodes()):
         opaque = next(n for n in graph.nodes() if n.kind == "opaque")
         raise ProbeError(f"layer `{opaque.id}` ({opaque.op}) is opaque: its code is never run, "
@@ -180,7 +186,7 @@ def run_probe(model_path: str, opts: ProbeOptions, *, progress: bool = False) ->
                     compile_config=graph.meta.get("compile_config"), patience=opts.patience,
                     on_epoch=lambda e, logs, n=name, s=seed: bar.show(n, s, e + 1, opts.epochs, logs),
                     extra_callbacks=extra)
-            except ProbeError:
+            except BudgetExhausted:
                 exhausted = True  # the deadline came before a single epoch
                 break
             runs.append(result)

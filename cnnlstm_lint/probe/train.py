@@ -13,7 +13,7 @@ from typing import Callable
 
 from ..graph import ModelGraph
 from .data import Dataset
-from .rebuild import ProbeError, keras_model
+from .rebuild import BudgetExhausted, ProbeError, keras_model
 from .results import RunResult
 
 
@@ -146,7 +146,7 @@ def train_run(graph: ModelGraph, variant: str, dataset: Dataset, seed: int, *, i
     curves = {key: [float(v) for v in history.get(key, [])]
               for key in ("loss", "val_loss", "metric", "val_metric")}
     if not curves["val_loss"]:
-        raise ProbeError(f"{variant}: no epoch finished within the budget")
+        raise BudgetExhausted(f"{variant}: no epoch finished within the budget")
     losses = [v if math.isfinite(v) else math.inf for v in curves["val_loss"]]
     best = losses.index(min(losses))
     return RunResult(variant=variant, seed=seed, history=curves, best_epoch=best,
