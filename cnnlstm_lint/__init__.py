@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any, Iterable
 
 from .findings import Finding, Severity
@@ -47,11 +48,28 @@ def to_graph(obj: Any, input_roles: dict[str, str] | None = None) -> ModelGraph:
 
 
 def lint(obj: Any, select: Iterable[str] | None = None,
-         ignore: Iterable[str] | None = None) -> list[Finding]:
+         ignore: Iterable[str] | None = None, *, config: str | None = None,
+         isolated: bool = False) -> list[Finding]:
     """Lint a model file path, an in-memory keras.Model or onnx.ModelProto, a Keras config
-    dict or a ModelGraph. Findings carry the fields of the JSON output (`as_dict()`)."""
+    dict or a ModelGraph. Findings carry the fields of the JSON output (`as_dict()`).
+
+    A path is linted as `cnnlstm-lint PATH` lints it: with the nearest config file (or
+    `config=`, or none with `isolated=True`), native parsers in a child process, and
+    LoadError when it cannot be read."""
     from .engine import Settings, lint_graph
 
+    if isinstance(obj, (str, os.PathLike)):
+        from .config import Resolver
+        from .engine import lint_file
+        from .files import Target
+
+        path = os.fspath(obj)
+        settings = Settings.build(Resolver(config, isolated).for_path(path),
+                                  tuple(select or ()), tuple(ignore or ()))
+        result = lint_file(Target(path, True), settings)
+        if result.status == "error":
+            raise LoadError(result.error or "could not be read", path)
+        return result.findings
     settings = Settings(select=tuple(select or ("ALL",)), ignore=tuple(ignore or ()))
     return lint_graph(to_graph(obj), settings)
 
