@@ -196,6 +196,7 @@ class ModelGraph:
         found = set()
         for src in sources & upstream:
             found |= (self.descendants(src) & upstream) | {src}
-        dist = nx.single_target_shortest_path_length(self.g, target)
-        dist = dict(dist)
+        # distances to `target` = from it in the reversed view (the same in every networkx;
+        # single_target_shortest_path_length changed its return type and warns in 3.4)
+        dist = nx.shortest_path_length(self.g.reverse(copy=False), target)
         return sorted(found, key=lambda n: (dist.get(n, 1 << 30), n))
