@@ -16,6 +16,11 @@ labelled with its shape and where each axis came from, e.g. ``(B, T=225 ⟵ H×W
 The layers a finding names (its node and the layers that built its input) are outlined
 in red, the finding's node is labelled with its code(s), and the tensors between them
 are drawn red.
+
+Names come from the file and are untrusted: the scene (and the page's title and findings
+list) takes them in through report/escape.py's `visible` (control characters shown as
+escapes; for DOT a newline stays a label line break, which `dot_quote` writes as ``\\n``),
+and `dot_quote`, `html.escape` and Graphviz then quote them as markup.
 """
 
 from __future__ import annotations
@@ -25,13 +30,14 @@ import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Callable, Sequence
 
 import click
 
 from .axes import Axis, Source
 from .findings import Finding
 from .graph import ModelGraph, Node
+from .report.escape import escaped_finding, visible
 
 ARROW = "⟵"
 TIMES = "×"
@@ -131,13 +137,20 @@ def shape_text(axes: Sequence[Axis] | None, time_at: int | None = None) -> str:
     return "(" + ", ".join(axis_text(a, as_time=i == time_at) for i, a in enumerate(axes)) + ")"
 
 
-def _shape_tooltip(axes: Sequence[Axis] | None, time_at: int | None) -> str:
+def _shape_tooltip(axes: Sequence[Axis] | None, time_at: int | None) -> list[str]:
     if axes is None:
-        return "shape unknown"
-    lines = []
-    for i, axis in enumerate(axes):
-        lines.append(f"{axis_text(axis, as_time=i == time_at)}: {axis.role}, {axis.describe()}")
-    return "\n".join(lines)
+        return ["shape unknown"]
+    return [f"{axis_text(axis, as_time=i == time_at)}: {axis.role}, {axis.describe()}"
+            for i, axis in enumerate(axes)]
+
+
+Escape = Callable[[str], str]
+
+
+def _dot_visible(text: object) -> str:
+    """A file-supplied string for DOT: `visible`, except that a newline stays a line break
+    of the label (`dot_quote` writes it as DOT's two characters ``\\n``, never raw)."""
+    return visible(text, keep="\n")
 
 
 # ---------------------------------------------------------------------------------
@@ -176,7 +189,17 @@ def _op_text(node: Node) -> str:
     return f"Bidirectional {node.op}" if node.attrs.get("bidirectional") else node.op
 
 
-def _scene(graph: ModelGraph, findings: Sequence[Finding]) -> _Scene:
+def _title(graph: ModelGraph, findings: Sequence[Finding], escape: Escape) -> str:
+    return escape(graph.file) + (f" — {len(findings)} finding{'s' if len(findings) != 1 else ''}"
+                                 if findings else " — no findings")
+
+
+def _scene(graph: ModelGraph, findings: Sequence[Finding], escape: Escape) -> _Scene:
+    """What a renderer draws. File-supplied strings enter here, through the renderer's
+    `escape`: every label line and tooltip line is escaped, then joined by our newlines."""
+    def joined(parts: Sequence[str]) -> str:
+        return "\n".join(escape(part) for part in parts)
+
     at: dict[str, list[Finding]] = {}
     red_nodes: set[str] = set()
     groups: list[set[str]] = []
@@ -201,7 +224,7 @@ def _scene(graph: ModelGraph, findings: Sequence[Finding]) -> _Scene:
             lines.append(f"{code} {name}")
         tip = [f"{node.id} [{node.op}]"] + [f"{f.code} {f.name}: {f.message}" for f in here]
         tip += [f"note: {note}" for note in node.notes]
-        boxes.append(_Box(key, node.id, lines, node.kind, "\n".join(tip),
+        boxes.append(_Box(key, node.id, [escape(line) for line in lines], node.kind, joined(tip),
                           red=node.id in red_nodes, codes=codes))
 
     edges: list[_Edge] = []
@@ -215,8 +238,8 @@ def _scene(graph: ModelGraph, findings: Sequence[Finding]) -> _Scene:
             if out and not aux:
                 label = f"out {out}: {label}"
             red = not aux and any(u in g and node.id in g for g in groups)
-            edges.append(_Edge(keys[u], keys[node.id], label, _shape_tooltip(tensor.axes, at_time),
-                               red=red, aux=aux))
+            edges.append(_Edge(keys[u], keys[node.id], escape(label),
+                               joined(_shape_tooltip(tensor.axes, at_time)), red=red, aux=aux))
     for i, (u, out) in enumerate(graph.outputs):
         if u not in keys:
             continue
@@ -227,7 +250,7 @@ def _scene(graph: ModelGraph, findings: Sequence[Finding]) -> _Scene:
         label = shape_text(tensor.axes)
         if out:
             label = f"out {out}: {label}"
-        edges.append(_Edge(keys[u], key, label, _shape_tooltip(tensor.axes, None)))
+        edges.append(_Edge(keys[u], key, escape(label), joined(_shape_tooltip(tensor.axes, None))))
     return _Scene(boxes, edges)
 
 
@@ -248,9 +271,8 @@ def _attrs(pairs: list[tuple[str, str]]) -> str:
 
 def to_dot(graph: ModelGraph, findings: Sequence[Finding]) -> str:
     """The model as Graphviz DOT: top to bottom, findings in red. Deterministic."""
-    scene = _scene(graph, findings)
-    title = f"{graph.file}" + (f" — {len(findings)} finding{'s' if len(findings) != 1 else ''}"
-                               if findings else " — no findings")
+    scene = _scene(graph, findings, _dot_visible)
+    title = _title(graph, findings, _dot_visible)
     out = [
         "digraph model {",
         f"  graph [rankdir=TB fontname=Helvetica fontsize=12 labelloc=t label={dot_quote(title)} "
@@ -297,13 +319,14 @@ def to_svg(dot_text: str) -> str:
     if exe is None:
         raise GraphvizError(f"Graphviz `dot` was not found on PATH: {INSTALL_HINT}")
     try:
-        proc = subprocess.run([exe, "-Tsvg"], input=dot_text.encode("utf-8"), capture_output=True)
+        proc = subprocess.run([exe, "-Tsvg"], input=dot_text.encode("utf-8", "backslashreplace"),
+                              capture_output=True)
     except OSError as exc:
         raise GraphvizError(f"could not run {exe}: {exc}") from None
     if proc.returncode != 0:
         err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
         raise GraphvizError(f"dot failed (exit {proc.returncode}): {err[0] if err else 'no message'}")
-    return proc.stdout.decode("utf-8")
+    return proc.stdout.decode("utf-8", "replace")
 
 
 # ---------------------------------------------------------------------------------
@@ -423,9 +446,8 @@ def _ports(slots: dict[str, _Slot], routes: list[list[str]]):
 
 def python_svg(graph: ModelGraph, findings: Sequence[Finding]) -> str:
     """The picture as inline SVG, laid out here (no Graphviz): same labels, same red."""
-    scene = _scene(graph, findings)
-    title = f"{graph.file}" + (f" — {len(findings)} finding{'s' if len(findings) != 1 else ''}"
-                               if findings else " — no findings")
+    scene = _scene(graph, findings, visible)
+    title = _title(graph, findings, visible)
     slots, routes, width, height = _layout(scene, title)
     out_x, in_x, fan_out, fan_in = _ports(slots, routes)
     w, h = int(width + 0.5), int(height + 0.5)
@@ -535,6 +557,7 @@ def to_html(graph: ModelGraph, findings: Sequence[Finding], *, layout: str = "au
     `layout`: "auto", "graphviz" (GraphvizError if it is missing) or "python".
     """
     e = html.escape
+    file = visible(graph.file)
     drawn_by = "python"
     if layout == "graphviz" or (layout == "auto" and dot_path() is not None):
         svg = _strip_xml_prolog(to_svg(to_dot(graph, findings)))
@@ -547,11 +570,11 @@ def to_html(graph: ModelGraph, findings: Sequence[Finding], *, layout: str = "au
         '<html lang="en">',
         "<head>",
         '<meta charset="utf-8">',
-        f"<title>cnnlstm-lint: {e(graph.file)}</title>",
+        f"<title>cnnlstm-lint: {e(file)}</title>",
         f"<style>{_CSS}</style>",
         "</head>",
         "<body>",
-        f"<h1>{e(graph.file)} <span class=\"sev\">({e(graph.framework)}, {count})</span></h1>",
+        f"<h1>{e(file)} <span class=\"sev\">({e(visible(graph.framework))}, {count})</span></h1>",
         '<p class="legend">Each box is a layer (its id and op; <code>×T per step</code> under '
         "TimeDistributed); each arrow a tensor, labelled with its shape: <code>B</code> batch, "
         "<code>T</code> time, <code>H</code>/<code>W</code>/<code>D</code>/<code>L</code> spatial "
@@ -572,7 +595,7 @@ def to_html(graph: ModelGraph, findings: Sequence[Finding], *, layout: str = "au
         parts.append("<p>No findings.</p>")
     else:
         parts.append('<ol class="findings">')
-        for f in findings:
+        for f in [escaped_finding(finding) for finding in findings]:
             related = (f" <span class=\"sev\">built by: {e(', '.join(f.related))}</span>"
                        if f.related else "")
             parts.append(
@@ -637,11 +660,11 @@ def graph_command(model: str, fmt: str, output: str | None, select: tuple[str, .
         graph = load_graph(model)
         findings = lint_graph(graph, settings)
     except LoadError as exc:
-        click.echo(f"error: {model}: {exc.reason}", err=True)
+        click.echo(f"error: {visible(model)}: {visible(exc.reason)}", err=True)
         sys.exit(EXIT_ERROR)
     except Exception as exc:  # noqa: BLE001 -- one line, as for any unreadable model
-        click.echo(f"error: {model}: internal error ({type(exc).__name__}: {exc}); please report it",
-                   err=True)
+        click.echo(f"error: {visible(model)}: internal error ({type(exc).__name__}: "
+                   f"{visible(exc)}); please report it", err=True)
         sys.exit(EXIT_ERROR)
     try:
         if fmt == "dot":
@@ -651,9 +674,9 @@ def graph_command(model: str, fmt: str, output: str | None, select: tuple[str, .
         else:
             text = to_html(graph, findings)
     except GraphvizError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {visible(exc)}", err=True)
         sys.exit(EXIT_ERROR)
-    data = text.encode("utf-8")
+    data = text.encode("utf-8", "backslashreplace")  # nothing unencodable is left; never raise
     if output:
         with open(output, "wb") as fh:
             fh.write(data)

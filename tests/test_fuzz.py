@@ -464,3 +464,108 @@ def test_onnx_reshape_to_infinity_is_not_a_crash(workdir):
     path.write_bytes(model.SerializeToString())
     result = lint_file(Target(str(path), True), Settings())
     assert not (result.error or "").startswith("internal error"), result.error
+
+
+# -- (d) hostile names: layer and file names from hostile alphabets ------------------------
+# Names from a file are untrusted (DESIGN.md, Rules): whatever a layer or a file is called,
+# the text output has no raw control character and no line a CI runner would run as a
+# command, every GitHub line is one of our own commands, and the JSON parses back to the
+# exact name. tests/test_injection.py has the worked examples; these look for more.
+
+HOSTILE_PIECES = st.sampled_from([
+    "\n", "\r", "\r\n", "\t", "\x00", "\x07", "\x08", "\x0b", "\x0c", "\x1b", "\x1b[31m",
+    "\x1b]0;title\x07", "\x1b[2J", "\x7f", "\x85", "\x9b", "\u2028", "\u2029", "\u202a",
+    "\u202e", "\u2066", "\u2069", "\u200b", "\u200e", "\ufeff", "\ufffe", "\U000e0041",
+    "\ud800", "\udbff", "\udc80", "\udcff", "\udfff",
+    "::", "::error file=EVIL.py,line=1::INJECTED", "::warning::", "::add-mask::", "%0A", "%",
+    ",", ":", "<", ">", "&", "&amp;", '"', "'", "\\", "\\n", "]", "]]>", "<script>",
+    "</script>", "<!--", "-->", "${{ secrets }}", "`", "{", "}", ";", "->",
+    "é", "×", "⟵", "漢字", "😀", "\u200d",
+])
+UNSAFE_CHARS = st.characters(categories=["Cc", "Cf", "Cs", "Zl", "Zp", "Co"])
+HOSTILE_NAME = st.lists(HOSTILE_PIECES | UNSAFE_CHARS | st.text(max_size=3), min_size=1,
+                        max_size=8).map("".join)
+# A file name: no "/" or NUL, and only the surrogates os.fsdecode makes of bytes that are
+# not UTF-8 (U+DC80..U+DCFF), so that os.fsencode gives it back.
+FILE_NAME = HOSTILE_NAME.map(lambda s: "".join(
+    ch for ch in s.replace("/", "_").replace("\x00", "_")
+    if not ("\ud800" <= ch <= "\udfff") or "\udc80" <= ch <= "\udcff"))
+
+CL001_JSON = os.path.join(SAMPLES, "cl001_spatial_reshape.json")
+with open(CL001_JSON, encoding="utf-8") as _fh:
+    CL001_DOC = json.load(_fh)
+OTHER_LAYERS = {"input_layer", "conv2d", "max_pooling2d", "dropout", "dense"}
+RAW_UNSAFE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+                        "\ud800-\udfff]")
+OUR_COMMAND = re.compile(r"::(error|warning|notice) file=[^,:\n]*,line=1,title=[^:\n]*::")
+
+
+def _renamed(value, names: dict):
+    if isinstance(value, dict):
+        return {k: _renamed(v, names) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_renamed(v, names) for v in value]
+    return names.get(value, value) if isinstance(value, str) else value
+
+
+def _assert_reports_are_safe(result: FileResult, context: str) -> dict:
+    """Text, concise and GitHub output clean; JSON parsed back (returned)."""
+    from cnnlstm_lint.report import RENDERERS
+
+    for fmt in ("text", "concise", "github"):
+        out = RENDERERS[fmt]([result], verbose=True)
+        raw = RAW_UNSAFE.search(out)
+        assert raw is None, f"{context}: raw {raw.group()!r} in {fmt}: {out!r}"
+        out.encode("utf-8")
+        for line in out.splitlines():
+            if fmt == "github":
+                assert OUR_COMMAND.match(line), f"{context}: {line!r}"
+            else:
+                assert not line.lstrip().startswith("::"), f"{context}: {fmt}: {line!r}"
+    text = RENDERERS["json"]([result])
+    assert RAW_UNSAFE.search(text.replace("\n", " ")) is None, f"{context}: {text!r}"
+    text.encode("utf-8")
+    return json.loads(text)
+
+
+def _as_read(name: str) -> str:
+    """The name a JSON reader gets back: a high and a low surrogate side by side are
+    written as two escapes and read as the one character they spell."""
+    return json.loads(json.dumps(name))
+
+
+@FUZZ
+@given(lstm=HOSTILE_NAME.map(_as_read), reshape=HOSTILE_NAME.map(_as_read))
+def test_hostile_layer_names_render_safely(workdir, lstm, reshape):
+    hypothesis.assume(lstm != reshape and not {lstm, reshape} & OTHER_LAYERS)
+    path = workdir / "hostile_names.json"
+    path.write_text(json.dumps(_renamed(CL001_DOC, {"lstm": lstm, "reshape": reshape})),
+                    encoding="ascii")
+    result = lint_file(Target(str(path), True), Settings())
+    context = f"layers {lstm!r}, {reshape!r}"
+    assert result.status in ("ok", "error"), context
+    event(f"status {result.status}")
+    doc = _assert_reports_are_safe(result, context)
+    if result.status == "ok":
+        nodes = [f["node"] for f in doc["files"][0]["findings"] if f["code"] == "CL001"]
+        assert nodes == [lstm], (context, nodes)
+        (cl001,) = [f for f in doc["files"][0]["findings"] if f["code"] == "CL001"]
+        assert f"`{lstm}`" in cl001["message"] and reshape in cl001["related"], context
+
+
+@FUZZ
+@given(name=FILE_NAME, readable=st.booleans())
+def test_hostile_file_names_render_safely(workdir, name, readable):
+    folder = os.fsencode(str(workdir / "file_names"))
+    os.makedirs(folder, exist_ok=True)
+    raw = os.fsencode(name)[:200] + (b".json" if readable else b".keras")
+    path = os.path.join(folder, raw)
+    with open(CL001_JSON, "rb") as src, open(path, "wb") as fh:
+        fh.write(src.read() if readable else b"not a model\xff")
+    try:
+        result = lint_file(Target(os.fsdecode(path), True), Settings())
+        doc = _assert_reports_are_safe(result, f"file {raw!r}")
+    finally:
+        os.remove(path)
+    assert doc["files"][0]["path"] == os.fsdecode(path)
+    assert result.status == ("ok" if readable else "error"), (raw, result.error)

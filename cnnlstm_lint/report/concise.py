@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..engine import FileResult
-from ..findings import Severity
+from .escape import escaped
 from .text import _BOLD, _COLORS, _RESET, summary_line
 
 
@@ -12,7 +12,7 @@ def render_concise(results: list[FileResult], *, verbose: bool = False, color: b
         return f"{code}{text}{_RESET}" if color else text
 
     lines: list[str] = []
-    for result in results:
+    for result in escaped(results):
         if result.status == "skipped":
             continue
         if result.status == "error":

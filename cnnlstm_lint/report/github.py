@@ -3,15 +3,19 @@
     ::warning file=models/m.keras,line=1,title=CL001 spatial-sequence::`lstm`: LSTM ...
 
 Data is escaped as the Actions runner expects (`%` `\\r` `\\n`), properties additionally
-`:` and `,`, so no path or message can end a command early or forge another one.
+`:` and `,`, so no path or message can end a command early or forge another one; before
+that every other control character of every string is made `visible` (escape.py), so none
+reaches the log.
 """
 
 from __future__ import annotations
 
 from ..engine import FileResult
 from ..findings import Severity
+from .escape import visible
 from .paths import common_root, display_path, finding_text
 
+_RUNNER = "\r\n"  # escaped by the runner's rules (%0D %0A), which it decodes back
 COMMANDS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
 
 
@@ -24,8 +28,10 @@ def escape_property(text: str) -> str:
 
 
 def command(name: str, message: str, **properties: object) -> str:
-    props = ",".join(f"{key}={escape_property(str(value))}" for key, value in properties.items())
-    return f"::{name} {props}::{escape_data(message)}"
+    """One workflow command; every string of it (file-supplied ones included) enters here."""
+    props = ",".join(f"{key}={escape_property(visible(value, keep=_RUNNER))}"
+                     for key, value in properties.items())
+    return f"::{name} {props}::{escape_data(visible(message, keep=_RUNNER))}"
 
 
 def render_github(results: list[FileResult], *, verbose: bool = False, color: bool = False) -> str:

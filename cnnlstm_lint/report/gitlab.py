@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import hashlib
-import json
 
 from ..engine import FileResult
 from ..findings import Severity
+from .escape import json_text
 from .paths import common_root, display_path, finding_text
 
 SEVERITIES = {Severity.INFO: "info", Severity.WARNING: "minor", Severity.ERROR: "major"}
+
+
+def _digest(text: str) -> str:
+    """16 hex digits; surrogatepass, since a path or name may hold a lone surrogate."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
 def _issue(description: str, check: str, fingerprint: str, severity: str, path: str) -> dict:
@@ -25,7 +30,7 @@ def render_gitlab(results: list[FileResult], *, verbose: bool = False, color: bo
     for result in shown:
         path = display_path(result.path, root)
         if result.status == "error":
-            digest = hashlib.sha256(f"unreadable-model\0{path}".encode()).hexdigest()[:16]
+            digest = _digest(f"unreadable-model\0{path}")
             issues.append(_issue(f"{result.path} could not be read: {result.error}",
                                  "unreadable-model", digest, "critical", path))
             continue
@@ -34,8 +39,8 @@ def render_gitlab(results: list[FileResult], *, verbose: bool = False, color: bo
             n = 1
             while fingerprint in seen:  # GitLab drops issues that share a fingerprint
                 n += 1
-                fingerprint = hashlib.sha256(f"{f.fingerprint}\0{n}".encode()).hexdigest()[:16]
+                fingerprint = _digest(f"{f.fingerprint}\0{n}")
             seen.add(fingerprint)
             issues.append(_issue(f"{f.code} {f.name}: {finding_text(f)}", f.code, fingerprint,
                                  SEVERITIES[f.severity], path))
-    return json.dumps(issues, indent=2, ensure_ascii=False) + "\n"
+    return json_text(issues, indent=2) + "\n"

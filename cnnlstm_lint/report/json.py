@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import json
-
 from ..engine import FileResult
+from .escape import json_text
 
 
 def render_json(results: list[FileResult], *, verbose: bool = False, color: bool = False) -> str:
@@ -17,4 +16,4 @@ def render_json(results: list[FileResult], *, verbose: bool = False, color: bool
                     "errors": sum(r.status == "error" for r in shown),
                     "findings": sum(len(r.findings) for r in shown)},
     }
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    return json_text(doc, indent=2) + "\n"

@@ -7,6 +7,7 @@ import re
 import xml.etree.ElementTree as ET
 
 from ..engine import FileResult
+from .escape import escaped, visible
 from .text import finding_block
 
 # Characters XML 1.0 cannot carry even escaped; a file name or message could hold them.
@@ -17,6 +18,12 @@ def _clean(text: object) -> str:
     return _INVALID_XML.sub("\ufffd", str(text))
 
 
+def _from_file(text: str) -> str:
+    """A file-supplied string: U+FFFD for what XML cannot hold, the other characters a
+    log must not see (newlines, tabs, DEL, C1, separators, bidi controls) `visible`."""
+    return visible(_clean(text))
+
+
 def _case(suite: ET.Element, path: str, name: str) -> ET.Element:
     return ET.SubElement(suite, "testcase",
                          {"classname": _clean(path), "name": _clean(name), "file": _clean(path),
@@ -24,7 +31,7 @@ def _case(suite: ET.Element, path: str, name: str) -> ET.Element:
 
 
 def render_junit(results: list[FileResult], *, verbose: bool = False, color: bool = False) -> str:
-    shown = [r for r in results if r.status != "skipped"]
+    shown = [r for r in escaped(results, _from_file) if r.status != "skipped"]
     tests = failures = errors = 0
     suite = ET.Element("testsuite", {"name": "cnnlstm-lint"})
     for result in shown:

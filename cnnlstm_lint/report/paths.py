@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import pathlib
-from urllib.parse import quote
+from urllib.parse import quote, quote_from_bytes
 
 from ..findings import Finding
 
@@ -59,13 +59,30 @@ def display_path(path: str, root: str) -> str:
     return rel if rel is not None else os.path.abspath(path).replace(os.sep, "/")
 
 
+def _path_bytes(path: str) -> bytes:
+    """A path's bytes as the file system has them: a name that is not UTF-8 was decoded
+    with surrogate escapes ('\\udcff'), which give its bytes back; any other lone
+    surrogate is kept as surrogatepass would write it, so the URI stays lossless."""
+    try:
+        return path.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return b"".join(ch.encode("utf-8", "surrogateescape" if "\udc80" <= ch <= "\udcff"
+                                  else "surrogatepass") for ch in path)
+
+
 def artifact_location(path: str, root: str, base_id: str = "%SRCROOT%") -> dict:
     """A SARIF artifactLocation: a percent-encoded relative URI against `base_id`, or an
     absolute file: URI for a file outside the root."""
     rel = relative_path(path, root)
     if rel is None:
-        return {"uri": pathlib.Path(os.path.abspath(path)).as_uri()}
-    return {"uri": quote(rel, safe="/"), "uriBaseId": base_id}
+        absolute = pathlib.Path(os.path.abspath(path))
+        try:
+            return {"uri": absolute.as_uri()}
+        except UnicodeEncodeError:  # a lone surrogate the file system encoding refuses
+            posix = absolute.as_posix()
+            lead = "" if posix.startswith("/") else "/"  # file:///C:/... on Windows
+            return {"uri": "file://" + lead + quote_from_bytes(_path_bytes(posix), safe="/:")}
+    return {"uri": quote(_path_bytes(rel), safe="/"), "uriBaseId": base_id}
 
 
 def root_uri(root: str) -> str:

@@ -9,7 +9,6 @@ and each get a tool execution notification.
 from __future__ import annotations
 
 import inspect
-import json
 import re
 
 from .. import __version__
@@ -17,6 +16,7 @@ from ..docs import render_rule
 from ..engine import FileResult
 from ..findings import Finding, Severity
 from ..rules import REGISTRY, Rule
+from .escape import json_text
 from .paths import artifact_location, common_root, finding_text, layer_of, root_uri
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -133,4 +133,4 @@ def build_sarif(results: list[FileResult], *, verbose: bool = False) -> dict:
 
 
 def render_sarif(results: list[FileResult], *, verbose: bool = False, color: bool = False) -> str:
-    return json.dumps(build_sarif(results, verbose=verbose), indent=2, ensure_ascii=False) + "\n"
+    return json_text(build_sarif(results, verbose=verbose), indent=2) + "\n"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..engine import FileResult
 from ..findings import Severity
+from .escape import escaped
 
 _COLORS = {Severity.ERROR: "\x1b[31m", Severity.WARNING: "\x1b[33m", Severity.INFO: "\x1b[36m"}
 _BOLD, _DIM, _RESET = "\x1b[1m", "\x1b[2m", "\x1b[0m"
@@ -14,7 +15,8 @@ def _plural(n: int, word: str) -> str:
 
 
 def finding_block(path: str, f, color: bool = False) -> list[str]:
-    """A finding for people: a header line, then the message, provenance, builders, remedy."""
+    """A finding for people: a header line, then the message, provenance, builders, remedy.
+    `path` and `f` come escaped (escape.escaped)."""
     def paint(text: str, code: str) -> str:
         return f"{code}{text}{_RESET}" if color else text
 
@@ -32,7 +34,7 @@ def finding_block(path: str, f, color: bool = False) -> list[str]:
 
 def render_text(results: list[FileResult], *, verbose: bool = False, color: bool = False) -> str:
     lines: list[str] = []
-    for result in results:
+    for result in escaped(results):
         if result.status == "error":
             continue  # the CLI reports unreadable files on stderr, one line each
         for f in result.findings:
