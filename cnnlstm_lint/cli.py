@@ -11,6 +11,7 @@ import sys
 import click
 
 from . import __version__
+from .report.escape import safe_streams, visible  # file-supplied text, for stdout/stderr
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -73,6 +74,7 @@ def main() -> None:
 
     `cnnlstm-lint PATH...` is short for `cnnlstm-lint lint PATH...`.
     """
+    safe_streams()  # an unencodable character is written as an escape, never raises
 
 
 def _formats() -> list[str]:
@@ -140,7 +142,7 @@ def lint_command(paths, select, extend_select, ignore, fmt, output, statistics, 
             s.rules()
         known = baseline.read(baseline_file) if baseline_file else None
     except (ConfigError, SelectionError, baseline.BaselineError) as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {visible(exc)}", err=True)
         sys.exit(EXIT_ERROR)
     if show_settings:
         doc = {**shown.config.as_dict(), "select": list(shown.select), "ignore": list(shown.ignore),
@@ -151,12 +153,12 @@ def lint_command(paths, select, extend_select, ignore, fmt, output, statistics, 
     results = lint_files(targets, per_file, jobs)
     for r in results:
         if r.status == "error":
-            click.echo(f"error: {r.path}: {r.error}", err=True)
+            click.echo(f"error: {visible(r.path)}: {visible(r.error)}", err=True)
     if warn_unused_ignores:
         for config in {c for c in configs if c.path}:
             used = set().union(*[r.used_ignores for r, c in zip(results, configs) if c == config])
             for table, pattern in sorted(declared_ignores(config) - used):
-                click.echo(f"warning: {config.path}: {table} entry {pattern!r} matched no finding",
+                click.echo(f"warning: {visible(config.path)}: {table} entry {pattern!r} matched no finding",
                            err=True)
     if write_baseline:
         count = baseline.write(results, write_baseline)
@@ -167,7 +169,7 @@ def lint_command(paths, select, extend_select, ignore, fmt, output, statistics, 
     renderer = RENDERERS["statistics" if statistics else fmt]
     report = renderer(results, verbose=verbose, color=output is None and sys.stdout.isatty())
     if output:
-        with open(output, "w", encoding="utf-8") as fh:
+        with open(output, "w", encoding="utf-8", errors="backslashreplace") as fh:
             fh.write(report)
     else:
         click.echo(report, nl=False)
@@ -211,11 +213,11 @@ def axes_command(path: str) -> None:
     try:
         graph = load_graph(path)
     except LoadError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {visible(exc)}", err=True)
         sys.exit(EXIT_ERROR)
     for node in graph.nodes():
         step = f"  (per step ×{node.per_step})" if node.per_step else ""
-        click.echo(f"{node.id}  [{node.op}]{step}")
+        click.echo(f"{visible(node.id)}  [{visible(node.op)}]{step}")
         for index, tensor in enumerate(node.outputs):
             label = f"out{index}" if len(node.outputs) > 1 else "out"
             if tensor.axes is None:
@@ -223,7 +225,7 @@ def axes_command(path: str) -> None:
                 continue
             for i, axis in enumerate(tensor.axes):
                 size = "None" if axis.size is None else axis.size
-                click.echo(f"    {label}[{i}] {size:>6} {axis.role:<9} = {axis.describe()}")
+                click.echo(f"    {label}[{i}] {size:>6} {axis.role:<9} = {visible(axis.describe())}")
 
 
 @main.command("probe")
@@ -284,10 +286,10 @@ def probe_command(model: str, data, task, epochs, seeds, budget, device, rules, 
     try:
         report = run_probe(model, opts, progress=fmt == "text" and sys.stderr.isatty())
     except LoadError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {visible(exc)}", err=True)
         sys.exit(EXIT_ERROR)
     except (DataError, ProbeError) as exc:
-        click.echo(f"error: {model}: {exc}", err=True)
+        click.echo(f"error: {visible(model)}: {visible(exc)}", err=True)
         sys.exit(EXIT_ERROR)
     write_outputs(report, out_dir)
     if fmt == "json":
