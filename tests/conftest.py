@@ -15,11 +15,13 @@ def has_module(name: str) -> bool:
 
 
 def pytest_collection_modifyitems(config, items):
-    if has_module("tensorflow") and has_module("keras"):
-        return
+    """`tf` tests need TensorFlow and Keras; `probe` tests the probe's statistics and data
+    libraries (scipy, scikit-learn), which come with the same extra."""
+    missing = {"tf": not (has_module("tensorflow") and has_module("keras")),
+               "probe": not (has_module("scipy") and has_module("sklearn"))}
     skip = pytest.mark.skip(reason="needs the TensorFlow extra: pip install -e '.[tf]'")
     for item in items:
-        if "tf" in item.keywords:
+        if any(missing[mark] and mark in item.keywords for mark in missing):
             item.add_marker(skip)
 
 

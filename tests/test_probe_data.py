@@ -468,6 +468,7 @@ def _which_digit(digits, vectors64):
     return np.array(out)
 
 
+@pytest.mark.probe
 def test_builtin_image(digits):
     ds = builtin_task([IMG], SOFTMAX10)
     assert BUILTIN_TASKS == ("digits",) and ds.builtin
@@ -484,12 +485,14 @@ def test_builtin_image(digits):
     assert "\n" not in ds.description
 
 
+@pytest.mark.probe
 def test_builtin_image_channels_first_and_dynamic_dims():
     ds = builtin_task([InputSpec("x", (3, None, None), roles="NCHW")], SOFTMAX10)
     assert ds.x_train[0].shape == (1437, 3, 8, 8)
     assert "channels first" in ds.description
 
 
+@pytest.mark.probe
 def test_builtin_vector_is_the_digit(digits):
     ds = builtin_task([InputSpec("v", (64,), roles="NF")], SOFTMAX10)
     assert ds.x_train[0].shape == (1437, 64)
@@ -497,6 +500,7 @@ def test_builtin_vector_is_the_digit(digits):
     assert np.array_equal(_which_digit(digits, ds.x_val[0]), ds.y_val)
 
 
+@pytest.mark.probe
 def test_builtin_clip_label_is_the_last_frame(digits):
     clip_spec = InputSpec("clip", (4, 16, 16, 1), roles="NTHWC")
     ds = builtin_task([clip_spec], SOFTMAX10)
@@ -526,12 +530,14 @@ def test_builtin_clip_label_is_the_last_frame(digits):
     assert np.mean(first == ds8.y_val) < 0.3
 
 
+@pytest.mark.probe
 def test_builtin_clip_dynamic_frames():
     ds = builtin_task([InputSpec("clip", (None, None, None, 1), roles="NTHWC")], SOFTMAX10,
                       max_samples=10)
     assert ds.x_train[0].shape == (10, 4, 8, 8, 1)
 
 
+@pytest.mark.probe
 def test_builtin_several_inputs_show_the_same_digit():
     inputs = [InputSpec("frames", (3, 12, 12, 1), roles="NTHWC"),
               InputSpec("image", (12, 12, 1), roles="NHWC"),
@@ -543,6 +549,7 @@ def test_builtin_several_inputs_show_the_same_digit():
     assert "input 'frames'" in ds.description and "input 'vec'" in ds.description
 
 
+@pytest.mark.probe
 def test_builtin_sequence():
     ds = builtin_task([InputSpec("seq", (28, 28), roles="NTF")], SOFTMAX10)
     assert ds.x_train[0].shape == (1437, 28, 28)
@@ -552,6 +559,7 @@ def test_builtin_sequence():
     assert np.array_equal(ds.x_train[0], img.x_train[0][..., 0])
 
 
+@pytest.mark.probe
 def test_builtin_tokens():
     spec = InputSpec("tokens", (100,), dtype="int32", roles="NT", vocab=10)
     ds = builtin_task([spec], SOFTMAX10)
@@ -563,6 +571,7 @@ def test_builtin_tokens():
     assert free.x_train[0].shape == (1437, 64) and free.x_train[0].max() == 16
 
 
+@pytest.mark.probe
 def test_builtin_binary_width_one(digits):
     ds = builtin_task([InputSpec("v", (64,))], OutputSpec(1, "sigmoid"))
     assert ds.task == "binary" and ds.n_classes == 2
@@ -572,6 +581,7 @@ def test_builtin_binary_width_one(digits):
     assert "≥ 5" in ds.description
 
 
+@pytest.mark.probe
 def test_builtin_width_five_keeps_classes_0_to_4(digits):
     ds = builtin_task([InputSpec("v", (64,))], OutputSpec(5, "softmax"))
     assert set(ds.y_train.tolist()) == set(range(5)) and set(ds.y_val.tolist()) <= set(range(5))
@@ -582,6 +592,7 @@ def test_builtin_width_five_keeps_classes_0_to_4(digits):
     assert f"{n} scikit-learn digit images" in ds.description
 
 
+@pytest.mark.probe
 def test_builtin_max_samples():
     ds = builtin_task([IMG], SOFTMAX10, max_samples=50)
     assert ds.x_train[0].shape[0] == 50 and ds.x_val[0].shape[0] == 50
@@ -591,6 +602,7 @@ def test_builtin_max_samples():
     assert np.array_equal(ds.x_train[0], full.x_train[0][:50])
 
 
+@pytest.mark.probe
 def test_builtin_is_deterministic():
     spec = [InputSpec("clip", (3, 10, 10, 2), roles="NTHWC")]
     a = builtin_task(spec, SOFTMAX10, seed=7)
@@ -603,6 +615,7 @@ def test_builtin_is_deterministic():
     assert a.description == b.description
 
 
+@pytest.mark.probe
 def test_builtin_errors():
     with pytest.raises(DataError, match="unknown built-in task 'mnist'; available: digits"):
         builtin_task([IMG], SOFTMAX10, name="mnist")
@@ -610,6 +623,7 @@ def test_builtin_errors():
         builtin_task([InputSpec("x", (2, 2, 2, 2, 2))], SOFTMAX10)
 
 
+@pytest.mark.probe
 def test_builtin_as_dict():
     ds = builtin_task([IMG], SOFTMAX10, max_samples=3)
     assert isinstance(ds, Dataset)
@@ -617,6 +631,7 @@ def test_builtin_as_dict():
     assert d["builtin"] is True and d["shapes"]["x_train"] == [[3, 32, 32, 3]]
 
 
+@pytest.mark.probe
 def test_data_module_imports_no_keras_or_sklearn_at_import():
     code = ("import sys, cnnlstm_lint.probe.data as d; "
             "heavy = [m for m in sys.modules if m.split('.')[0] in "

@@ -77,6 +77,7 @@ def test_summarize_converts_numpy_scalars():
 
 # --- Welch test -------------------------------------------------------------------------------
 
+@pytest.mark.probe
 def test_welch_matches_hand_computation():
     a, b = REMEDIES["flatten"], BASELINE
     res = welch_one_sided(a, b)
@@ -115,6 +116,7 @@ def test_welch_both_zero_variance():
     assert equal["p"] == 1.0
 
 
+@pytest.mark.probe
 def test_welch_one_group_zero_variance_is_finite():
     res = welch_one_sided([0.9, 0.9, 0.9], [0.5, 0.6, 0.55])
     assert all(math.isfinite(res[k]) for k in ("t", "df", "p"))
@@ -151,6 +153,7 @@ def test_cohens_d_degenerate():
 
 # --- judge ------------------------------------------------------------------------------------
 
+@pytest.mark.probe
 def test_judge_confirmed_real_case():
     v = judge(BASELINE, REMEDIES, chance=0.1)
     assert v["verdict"] == "confirmed"
@@ -171,6 +174,7 @@ def test_judge_confirmed_real_case():
     json.loads(json.dumps(v))
 
 
+@pytest.mark.probe
 def test_judge_confirmed_reason_format():
     v = judge([0.74, 0.77, 0.80], {"CL001:flatten_dense_head": [0.97, 0.98, 0.99]}, chance=0.1)
     t, _ = welch_by_hand([0.97, 0.98, 0.99], [0.74, 0.77, 0.80])
@@ -180,6 +184,7 @@ def test_judge_confirmed_reason_format():
         f"Welch t = {t:.1f}, p = ")
 
 
+@pytest.mark.probe
 def test_judge_refuted_baseline_better():
     v = judge([0.90, 0.91, 0.92], {"gap": [0.80, 0.82, 0.81]}, chance=0.1)
     assert v["verdict"] == "refuted"
@@ -188,6 +193,7 @@ def test_judge_refuted_baseline_better():
     assert "0.91" in v["reason"] and "0.81" in v["reason"]
 
 
+@pytest.mark.probe
 def test_judge_refuted_when_gain_below_min_delta_even_if_significant():
     base, rem = [0.800, 0.801, 0.802], [0.810, 0.811, 0.812]  # +0.01, tiny spread -> p tiny
     v = judge(base, {"r": rem}, chance=0.1)
@@ -197,6 +203,7 @@ def test_judge_refuted_when_gain_below_min_delta_even_if_significant():
     assert judge(base, {"r": rem}, chance=0.1, min_delta=0.005)["verdict"] == "confirmed"
 
 
+@pytest.mark.probe
 def test_judge_not_significant():
     base, rem = [0.70, 0.80, 0.75], [0.65, 0.95, 0.85]  # +0.067 but noisy
     v = judge(base, {"r": rem}, chance=0.1)
@@ -207,12 +214,14 @@ def test_judge_not_significant():
     assert f"p = {v['test']['p']:.2g}" in v["reason"]
 
 
+@pytest.mark.probe
 def test_judge_alpha_is_respected():
     base, rem = [0.70, 0.80, 0.75], [0.65, 0.95, 0.85]
     p = judge(base, {"r": rem}, chance=0.1)["test"]["p"]
     assert judge(base, {"r": rem}, chance=0.1, alpha=p)["verdict"] == "confirmed"
 
 
+@pytest.mark.probe
 def test_judge_below_chance():
     v = judge([0.10, 0.11, 0.09], {"a": [0.12, 0.13, 0.12], "b": [0.08, 0.1, 0.09]}, chance=0.1)
     assert v["verdict"] == "inconclusive"
@@ -222,12 +231,14 @@ def test_judge_below_chance():
     assert v2["verdict"] == "confirmed"
 
 
+@pytest.mark.probe
 def test_judge_chance_rule_uses_baseline_too():
     # a baseline well above chance with every remedy at chance is a refutation, not "nothing learned"
     v = judge([0.6, 0.62, 0.61], {"gap": [0.1, 0.1, 0.11]}, chance=0.1)
     assert v["verdict"] == "refuted"
 
 
+@pytest.mark.probe
 def test_judge_budget_cut():
     v = judge(BASELINE, REMEDIES, chance=0.1, budget_cut=True)
     assert v["verdict"] == "inconclusive"
@@ -269,11 +280,13 @@ def test_judge_zero_variance_groups():
     json.dumps(v)
 
 
+@pytest.mark.probe
 def test_judge_best_remedy_tie_takes_first():
     v = judge(BASELINE, {"first": [0.9, 0.92], "second": [0.92, 0.9]}, chance=0.1)
     assert v["best_remedy"] == "first"
 
 
+@pytest.mark.probe
 def test_judge_regression_scale():
     # -mse style metric (no meaningful chance level): small numbers get more decimals
     v = judge([-0.050, -0.052, -0.051], {"r": [-0.004, -0.005, -0.0045]}, chance=-1.0, min_delta=0.01)
