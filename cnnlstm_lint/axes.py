@@ -23,6 +23,21 @@ ROLES = ("batch", "time", "spatial", "channel", "feature", "scrambled", "unknown
 
 Shape = tuple["Axis", ...]
 
+# No tensor has more elements than MAX_SIZE. An axis size read from a file or computed
+# (products of axes, sums) beyond it is hostile or garbage and is unknown (None): never a
+# huge int, whose arithmetic is slow and which Python refuses to print. Exact products that
+# only group axes (Reshape targets, their shape arithmetic) may reach MAX_EXACT, a rank-8
+# tensor of MAX_SIZE axes, so that provenance survives absurd but finite sizes; beyond it
+# they are unknown too.
+MAX_SIZE = 2**62
+MAX_EXACT = MAX_SIZE**8
+MAX_SYMBOLS = 16  # a Sym over more dynamic axes than this is unknown
+
+
+def bounded(size: int | None, limit: int = MAX_SIZE) -> int | None:
+    """`size`, or None when it is unknown or beyond `limit` in magnitude."""
+    return None if size is None or not -limit <= size <= limit else size
+
 
 class Source(NamedTuple):
     """An axis where it got its meaning: (node, axis index, role), plus size and label."""
@@ -76,16 +91,20 @@ class Axis:
 
 
 def new_axis(node: str, index: int, role: str, size: int | None, label: str) -> Axis:
+    size = bounded(size)  # every size from a file (inputs, units, filters) enters here
     src = Source(node, index, role, size, label)
     return Axis(size, role, ((src, size),))
 
 
-def _product(sizes: Sequence[int | None]) -> int | None:
+def _product(sizes: Sequence[int | None], limit: int = MAX_SIZE) -> int | None:
+    """The product of sizes; None if one is unknown or the product is beyond `limit`."""
     total = 1
     for s in sizes:
         if s is None:
             return None
-        total *= s
+        total = bounded(total * s, limit)  # checked per factor: no intermediate grows huge
+        if total is None:
+            return None
     return total
 
 
@@ -95,7 +114,7 @@ def _merge_adjacent(parts: Sequence[tuple[Source, int | None]]) -> list[tuple[So
     for src, size in parts:
         if merged and merged[-1][0] == src:
             prev = merged[-1][1]
-            merged[-1] = (src, None if prev is None or size is None else prev * size)
+            merged[-1] = (src, None if prev is None or size is None else bounded(prev * size))
         else:
             merged.append((src, size))
     return merged
@@ -147,11 +166,13 @@ class Sym:
     def of(value: "int | Sym") -> "Sym":
         return value if isinstance(value, Sym) else Sym(int(value))
 
-    def __mul__(self, other: "int | Sym") -> "Sym":
+    def times(self, other: "int | Sym") -> "Sym | None":
+        """The product; None (unknown) when its coefficient or symbol count is beyond bounds."""
         other = Sym.of(other)
-        return Sym(self.coeff * other.coeff, _sorted_sources(self.symbols + other.symbols))
-
-    __rmul__ = __mul__
+        coeff = bounded(self.coeff * other.coeff, MAX_EXACT)
+        if coeff is None or len(self.symbols) + len(other.symbols) > MAX_SYMBOLS:
+            return None
+        return Sym(coeff, _sorted_sources(self.symbols + other.symbols))
 
     def divide(self, other: "int | Sym") -> "Sym | None":
         other = Sym.of(other)
@@ -176,15 +197,27 @@ def _sorted_sources(sources) -> tuple[Source, ...]:
     return tuple(sorted(sources, key=lambda s: (s.node, s.axis, s.label)))
 
 
+def sym_product(values: Sequence["int | Sym | None"]) -> "int | Sym | None":
+    """The product of ints and Syms, simplified; None if one is unknown or it is too big."""
+    total: Sym | None = Sym(1)
+    for v in values:
+        if v is None or total is None:
+            return None
+        total = total.times(v)
+    return None if total is None else total.simplify()
+
+
 def axis_dim(axis: Axis) -> "int | Sym | None":
     """An axis' size as an int, or as a Sym over its dynamic source axes."""
     if axis.size is not None:
         return axis.size
     if not axis.parts:
         return None
-    known = [size for _, size in axis.parts if size is not None]
+    known = _product([size for _, size in axis.parts if size is not None], MAX_EXACT)
     dynamic = [src for src, size in axis.parts if size is None]
-    return Sym(math.prod(known), _sorted_sources(dynamic))
+    if known is None or len(dynamic) > MAX_SYMBOLS:
+        return None
+    return Sym(known, _sorted_sources(dynamic))
 
 
 def reshape(axes: Sequence[Axis], target: Sequence["int | Sym"]) -> Shape | None:
@@ -201,6 +234,7 @@ def reshape(axes: Sequence[Axis], target: Sequence["int | Sym"]) -> Shape | None
         return symbols[src]
 
     parts: list[tuple[Source, int]] = []
+    static = 1  # the product of the known sizes
     for axis in axes:
         if axis.size == 1:
             continue  # size-1 axes carry no memory order
@@ -212,6 +246,10 @@ def reshape(axes: Sequence[Axis], target: Sequence["int | Sym"]) -> Shape | None
                 return None
             if v != 1:
                 parts.append((src, v))
+            if size is not None:
+                static = bounded(static * size, MAX_EXACT)
+                if static is None:  # hostile sizes; the bound keeps the arithmetic below small
+                    return None
     total = math.prod(v for _, v in parts)
     dims = []
     for t in target:
@@ -220,6 +258,8 @@ def reshape(axes: Sequence[Axis], target: Sequence["int | Sym"]) -> Shape | None
             if None in values:
                 return None
             dims.append(t.coeff * math.prod(values))
+        elif bounded(int(t), MAX_EXACT) is None:
+            return None
         else:
             dims.append(int(t))
     if dims.count(-1) > 1 or any(t < -1 for t in dims):
@@ -233,7 +273,7 @@ def reshape(axes: Sequence[Axis], target: Sequence["int | Sym"]) -> Shape | None
         return None
 
     def shown(v: int) -> int | None:
-        return None if any(v % p == 0 for p in symbols.values()) else v
+        return None if any(v % p == 0 for p in symbols.values()) else bounded(v)
 
     bounds = [1]  # cumulative products of the parts
     for _, v in parts:
@@ -272,7 +312,8 @@ def aligned_permutation(axes: Sequence[Axis], target: Sequence[int]) -> tuple[in
     import itertools
 
     best = None
-    for perm in itertools.permutations(range(len(axes))):
+    # all of them up to rank 7; a hostile rank-2000 input must not try 2000! of them
+    for perm in itertools.islice(itertools.permutations(range(len(axes))), 5040):
         if list(perm) == list(range(len(axes))):
             continue
         result = reshape([axes[i] for i in perm], target)
@@ -593,8 +634,8 @@ def _concat(node: Node, ins: list[Shape]) -> list[Shape | None]:
     if any(len(s) != len(first) for s in ins):
         return [None]
     joined = [s[axis] for s in ins]
-    size = _product([a.size for a in joined])
-    size = None if size is None else sum(a.size for a in joined)  # type: ignore[misc]
+    sizes = [a.size for a in joined]
+    size = None if None in sizes else bounded(sum(sizes))  # type: ignore[arg-type]
     role = merged_role({a.role for a in joined})
     if all(not a.parts for a in joined):  # a stack of new axes: where it came from is lost
         role = "unknown"

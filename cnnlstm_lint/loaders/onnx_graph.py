@@ -20,7 +20,7 @@ import onnx  # this module is imported only to read ONNX files
 from google.protobuf.message import DecodeError
 from onnx import AttributeProto, TensorProto, helper, numpy_helper
 
-from ..axes import Axis, Sym, axis_dim
+from ..axes import MAX_EXACT, MAX_SIZE, Axis, Sym, axis_dim, bounded, sym_product
 from ..graph import Location, ModelGraph, Node
 from .errors import LoadError
 
@@ -41,6 +41,13 @@ _RECURRENT = {"LSTM", "GRU", "RNN"}
 _KNOWN_DOMAINS = {"", "ai.onnx", "ai.onnx.ml"}
 MAX_SUBGRAPH_DEPTH = 8
 MAX_CONST_ELEMENTS = 4096  # constant values read: shape vectors and indices, never weights
+# Shape values (Reshape targets computed by Shape -> Gather -> Mul -> Concat ...): exporters
+# make short computations over vectors as long as a rank. Anything longer, deeper or with
+# entries beyond axes.MAX_EXACT is hostile and is unknown (the Reshape then has an unknown
+# shape) rather than refused: the rest of the model is still judged.
+MAX_SHAPE_RANK = 64
+MAX_SHAPE_DEPTH = 64  # nested shape ops evaluated (recursively) for one value
+MAX_SHAPE_NODES = 256  # shape-value tensors walked for one Reshape target
 
 
 def read_onnx(path: str):
@@ -67,7 +74,8 @@ def _dims(type_proto) -> tuple | None:
     tensor = type_proto.tensor_type
     if not tensor.HasField("shape"):
         return None
-    return tuple(d.dim_value if d.HasField("dim_value") else None for d in tensor.shape.dim)
+    return tuple(d.dim_value if d.HasField("dim_value") and 0 <= d.dim_value <= MAX_SIZE else None
+                 for d in tensor.shape.dim)
 
 
 def _const_value(tensor) -> Any:
@@ -102,6 +110,7 @@ class _OnnxBuilder:
         self.data: dict[str, tuple[str, int]] = {}  # data tensor -> (node id, output index)
         self.shape_nodes: dict[str, Any] = {}  # shape-value tensor -> the ONNX node making it
         self.shape_cache: dict[str, list | None] = {}
+        self.next_suffix: dict[str, int] = {}  # name -> the first n that `name~n` may be free
 
     def _external_data_unsafe(self) -> list[tuple[str, str]]:
         """External-data entries judged as strings (never opened): a location must stay in
@@ -214,9 +223,12 @@ class _OnnxBuilder:
         self.data[inp.name] = (node.id, 0)
 
     def _add(self, name: str, kind: str, op: str, attrs: dict, pointer: str, layer: str = "") -> Node:
-        node_id, n = name, 1
+        # name, name~1, name~2, ...: the first free one. Ids are never removed while building,
+        # so the search for a name resumes where it stopped (linear, however many share it).
+        node_id, n = name, self.next_suffix.get(name, 1)
         while node_id in self.graph:
             node_id, n = f"{name}~{n}", n + 1
+        self.next_suffix[name] = n
         if layer:
             attrs["layer"] = layer
         return self.graph.add_node(Node(node_id, kind, op, attrs,
@@ -350,8 +362,10 @@ class _OnnxBuilder:
             return "reshape", {"full": True, "target": _flatten_target(axis)}
         if op == "Reshape":
             shape_name = ins[1]
-            return "reshape", {"full": True, "_data_inputs": ins[:1],
-                               "_shape_deps": self._shape_deps(shape_name),
+            deps = self._shape_deps(shape_name)
+            if deps is None:  # a shape computation too large to be an exporter's
+                return "reshape", {"full": True, "_data_inputs": ins[:1], "target": None}
+            return "reshape", {"full": True, "_data_inputs": ins[:1], "_shape_deps": deps,
                                "target": self._reshape_target(shape_name, bool(a.get("allowzero", 0)))}
         if op == "Transpose":
             return "transpose", {"perm": list(a["perm"]) if "perm" in a else None}
@@ -474,14 +488,17 @@ class _OnnxBuilder:
         return None, 0
 
     # -- shape values --------------------------------------------------------------------
-    def _shape_deps(self, name: str, depth: int = 0) -> list[str]:
-        """Data tensors a shape value reads through Shape ops (they must be annotated first)."""
+    def _shape_deps(self, name: str) -> list[str] | None:
+        """Data tensors a shape value reads through Shape ops (they must be annotated first);
+        None when the shape computation has more than MAX_SHAPE_NODES tensors."""
         deps: list[str] = []
         stack, seen = [name], set()
         while stack:
             tensor = stack.pop()
             if tensor in seen:
                 continue
+            if len(seen) >= MAX_SHAPE_NODES:
+                return None
             seen.add(tensor)
             node = self.shape_nodes.get(tensor)
             if node is None:
@@ -514,16 +531,23 @@ class _OnnxBuilder:
         node_id, out = self.data[tensor]
         return self.graph.tensor(node_id, out).axes
 
-    def _shape_value(self, name: str) -> list | None:
-        """A 1-D shape tensor's entries as ints or Syms, or None when it cannot be known."""
+    def _shape_value(self, name: str, depth: int = 0) -> list | None:
+        """A 1-D shape tensor's entries as ints or Syms (None: unknown entries), or None when
+        it cannot be known or is out of bounds (longer than MAX_SHAPE_RANK, nested deeper
+        than MAX_SHAPE_DEPTH, an entry beyond MAX_EXACT)."""
         if name in self.shape_cache:
             return self.shape_cache[name]
+        if depth > MAX_SHAPE_DEPTH:
+            return None
         self.shape_cache[name] = None  # guards against cycles
-        value = self._evaluate(name)
+        value = self._evaluate(name, depth)
+        if value is not None and (len(value) > MAX_SHAPE_RANK or any(
+                isinstance(v, int) and bounded(v, MAX_EXACT) is None for v in value)):
+            value = None
         self.shape_cache[name] = value
         return value
 
-    def _evaluate(self, name: str) -> list | None:
+    def _evaluate(self, name: str, depth: int) -> list | None:
         if name in self.const_values:
             value = self.const_values[name]
             try:
@@ -541,7 +565,7 @@ class _OnnxBuilder:
             dims = [axis_dim(ax) for ax in axes]
             start, end = a.get("start", 0), a.get("end", len(dims))
             return dims[start:end]
-        args = [self._shape_value(i) if i else None for i in ins]
+        args = [self._shape_value(i, depth + 1) if i else None for i in ins]
         if op in ("Cast", "Identity", "Squeeze", "Unsqueeze", "Reshape", "Flatten"):
             return args[0]
         if op == "Gather":
@@ -580,8 +604,8 @@ class _OnnxBuilder:
                     left = left * len(right)
                 else:
                     return None
-            return [_arith(op, l, r) for l, r in zip(left, right)] \
-                if all(_arith(op, l, r) is not None for l, r in zip(left, right)) else None
+            out = [_arith(op, l, r) for l, r in zip(left, right)]
+            return None if None in out else out
         return None
 
 
@@ -591,15 +615,19 @@ def _clip_end(end) -> int:
 
 
 def _arith(op: str, left, right):
+    """One entry of shape arithmetic; None when unknown or beyond MAX_EXACT (operands are
+    bounded, so no result grows huge)."""
+    if left is None or right is None:
+        return None
     if isinstance(left, int) and isinstance(right, int):
         if op == "Mul":
-            return left * right
+            return bounded(left * right, MAX_EXACT)
         if op == "Div":
             return left // right if right else None
-        return left + right if op == "Add" else left - right
-    left, right = Sym.of(left), Sym.of(right)
+        return bounded(left + right if op == "Add" else left - right, MAX_EXACT)
     if op == "Mul":
-        return (left * right).simplify()
+        return sym_product([left, right])
+    left, right = Sym.of(left), Sym.of(right)
     if op == "Div":
         result = left.divide(right)
         return None if result is None else result.simplify()
@@ -616,14 +644,8 @@ def _flatten_target(axis: int) -> Callable:
     def target(x: tuple[Axis, ...]):
         k = axis % len(x) if x else 0
         dims = [axis_dim(a) for a in x]
-        if any(d is None for d in dims):
-            return None
-        head, tail = Sym(1), Sym(1)
-        for d in dims[:k]:
-            head = head * d
-        for d in dims[k:]:
-            tail = tail * d
-        return [head.simplify(), tail.simplify()]
+        head, tail = sym_product(dims[:k]), sym_product(dims[k:])
+        return None if head is None or tail is None else [head, tail]
     return target
 
 
