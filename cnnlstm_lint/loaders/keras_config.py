@@ -9,7 +9,7 @@ and Lambda layers become opaque nodes.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from typing import Any
 
 from ..graph import Location, ModelGraph, Node
@@ -184,14 +184,15 @@ def _recurrent_attrs(class_name: str, conf: dict) -> dict:
 _GADGET_MODULES = {"os", "posix", "nt", "subprocess", "sys", "builtins", "__builtin__", "shutil",
                    "importlib", "pickle", "marshal", "socket", "ctypes", "runpy", "code", "pty",
                    "eval", "exec", "io", "pathlib", "tempfile", "urllib", "requests", "http"}
-_NESTED_LAYER_KEYS = {"layers", "layer", "backward_layer", "cell"}  # scanned as layers of their own
 
 
 def unsafe_content(obj: Any) -> tuple[list[str], list[str]]:
     """(what the config would make load_model import, unmarshal or load; custom classes).
 
-    Walks one layer's config (iteratively; nested layers are scanned when they become
-    nodes). Nothing found here is imported or run: these are strings.
+    Walks all of `obj`, at any depth (iteratively): a Bidirectional's layers, an RNN's
+    cells and the like are read here, with the layer that holds them. Callers leave out
+    only the sub-layers that become nodes of their own (`_without`), which are scanned
+    when they do. Nothing found here is imported or run: these are strings.
     """
     unsafe: list[str] = []
     custom: list[str] = []
@@ -223,8 +224,19 @@ def unsafe_content(obj: Any) -> tuple[list[str], list[str]]:
                 custom.append(f"{module}.{cls}")
         elif item.get("function_type") == "raw" and isinstance(item.get("module"), str):
             unsafe.append(f"a reference to Python function {item['module']}.{item.get('function')}")
-        stack.extend(v for k, v in item.items() if k not in _NESTED_LAYER_KEYS)
+        stack.extend(item.values())
     return unsafe, custom
+
+
+def _without(layer: dict, key: str) -> dict:
+    """`layer` without its config's `key` (a model's `layers`, TimeDistributed's `layer`):
+    the sub-layers there become nodes, scanned as such; all else is the layer's own."""
+    conf = layer.get("config")
+    if isinstance(conf, list) and key == "layers":  # Keras 2.0 Sequential: the layer list
+        return {k: v for k, v in layer.items() if k != "config"}
+    if not isinstance(conf, dict):
+        return layer
+    return {**layer, "config": {k: v for k, v in conf.items() if k != key}}
 
 
 class _Call:
@@ -296,13 +308,17 @@ class KerasGraphBuilder:
     def __init__(self, file: str):
         self.graph = ModelGraph(file, "keras")
         self.file = file
+        self._next_suffix: dict[str, int] = {}  # base id -> the n to try next in `base~n`
+        self._reported: list[str] = []  # every unsafe finding so far, wherever reported
 
     def build(self, config: dict) -> ModelGraph:
         if not isinstance(config, dict) or not _is_model(config):
             raise NotAModelError("not a Keras model config (no Sequential/Functional model with layers)")
         self.graph.outputs = self.model(config, "", (), 0, None, "")
-        unsafe, _ = unsafe_content({k: v for k, v in config.items() if k != "config"})
-        self.graph.meta.setdefault("unsafe", []).extend(("<model>", u) for u in unsafe)
+        # A safety net: whatever the whole config holds that no place above reported (a
+        # place this builder never looks at) is reported on the model.
+        missed = Counter(unsafe_content(config)[0]) - Counter(self._reported)
+        self.graph.meta.setdefault("unsafe", []).extend(("<model>", u) for u in missed.elements())
         if isinstance(config.get("compile_config"), dict):
             self.graph.meta["compile_config"] = config["compile_config"]
         if not self.graph.inputs:
@@ -317,6 +333,7 @@ class KerasGraphBuilder:
             conf = {"layers": conf}
         if not isinstance(conf, dict) or not isinstance(conf.get("layers"), list):
             raise LoadError(f"model {layer.get('class_name')!r} has no layer list")
+        self.scan(_without(layer, "layers"), None, prefix.rstrip("/") or "<model>")
         pointer = f"{pointer}/config"
         if "input_layers" in conf or any("inbound_nodes" in l for l in conf["layers"] if isinstance(l, dict)):
             return self.functional(conf, prefix, scope, per_step, inputs, pointer)
@@ -333,6 +350,8 @@ class KerasGraphBuilder:
             if item.get("class_name") == "InputLayer":
                 if ref is None:
                     ref = self.input_node(item, prefix, scope, f"{pointer}/layers/{i}")
+                else:  # no node, but load_model still reads it
+                    self.scan(item, None, prefix + self.name(item))
                 continue
             if ref is None:
                 first = _shape(item_conf.get("batch_input_shape") or item_conf.get("batch_shape"))
@@ -360,10 +379,14 @@ class KerasGraphBuilder:
             if layer.get("class_name") == "InputLayer":
                 if inputs is not None and name in input_names and input_names.index(name) < len(inputs):
                     produced[(name, 0)] = [inputs[input_names.index(name)]]
+                    self.scan(layer, None, prefix + name)  # fed from outside: no node
                 else:
                     produced[(name, 0)] = [self.input_node(layer, prefix, scope, at)]
                 continue
-            pending += [(layer, k, call, at) for k, call in enumerate(_calls(layer))]
+            calls = _calls(layer)
+            if not calls:  # never called, so no node, but load_model still builds it
+                self.scan(layer, None, prefix + name)
+            pending += [(layer, k, call, at) for k, call in enumerate(calls)]
         # Configs list layers in call order, but any order must work, in linear time: each
         # call waits for the calls it reads; the lowest ready index goes first (file order).
         import heapq
@@ -420,14 +443,18 @@ class KerasGraphBuilder:
         kind, attrs = canonical("InputLayer", conf)
         attrs["dtype"] = conf.get("dtype") if isinstance(conf.get("dtype"), str) else "float32"
         node = self.add(prefix + self.name(layer), kind, "InputLayer", attrs, scope, 0, pointer)
+        self.scan(layer, node, node.id)
         self.graph.inputs.append(node.id)
         return (node.id, 0)
 
     def add(self, node_id: str, kind: str, op: str, attrs: dict, scope: tuple, per_step: int,
             pointer: str) -> Node:
-        base, n = node_id, 1
-        while node_id in self.graph:  # a name reused in another scope of the same path
-            node_id, n = f"{base}~{n}", n + 1
+        if node_id in self.graph:  # a name reused (or no name): base~1, base~2, ...
+            # One counter per base, so n layers of one name take linear time, not n² probes.
+            base, n = node_id, self._next_suffix.get(node_id, 1)
+            while f"{base}~{n}" in self.graph:
+                n += 1
+            node_id, self._next_suffix[base] = f"{base}~{n}", n + 1
         node = Node(node_id, kind, op, attrs, Location(self.file, node_id, pointer), scope, per_step)
         return self.graph.add_node(node)
 
@@ -441,8 +468,13 @@ class KerasGraphBuilder:
         if class_name == "TimeDistributed" and isinstance(conf.get("layer"), dict):
             inner = conf["layer"]
             inner_rec = [None if r is None else (r[0],) + r[2:] for r in recorded]
-            return self.layer(inner, node_id + "/", scope + (node_id,), per_step + 1, args,
+            refs = self.layer(inner, node_id + "/", scope + (node_id,), per_step + 1, args,
                               inner_rec, aux, 0, pointer + "/config/layer")
+            # The wrapper's own config is reported on the node it wraps, if it made one.
+            wrapped = self.graph.node(refs[0][0]) if refs else None
+            self.scan(_without(layer, "layer"), wrapped if wrapped and node_id in wrapped.scope
+                      else None, node_id)
+            return refs
         op, attrs_conf = class_name, conf
         extra: dict[str, Any] = {}
         if class_name == "Bidirectional" and isinstance(conf.get("layer"), dict):
@@ -461,13 +493,10 @@ class KerasGraphBuilder:
         if kind == "opaque":
             attrs["module"] = layer.get("module")
         if kind == "input":  # an InputLayer reached as a plain layer: pass through
+            self.scan(layer, None, node_id)
             return args[:1]
         node = self.add(node_id, kind, op, attrs, scope, per_step, pointer)
-        unsafe, custom = unsafe_content(layer)
-        if unsafe:
-            node.attrs["unsafe"] = unsafe
-        for name in custom:
-            node.notes.append(f"custom class {name}: kept as data, never imported")
+        self.scan(layer, node, node_id)  # all of it: wrapped layers and cells make no nodes
         if kind == "opaque":
             what = "Lambda layer: its code is not run" if op == "Lambda" else \
                 f"layer class {op!r} is not a built-in Keras layer this linter knows"
@@ -484,6 +513,21 @@ class KerasGraphBuilder:
             outputs += 1
         self.graph.tensor(node.id, outputs - 1)
         return [(node.id, i) for i in range(outputs)]
+
+    def scan(self, obj: Any, node: Node | None, where: str) -> None:
+        """CL900 for what `obj` holds: on `node`, or (no node stands for it) on the graph
+        under the layer's path `where` ("<model>" for the model's own config)."""
+        unsafe, custom = unsafe_content(obj)
+        self._reported.extend(unsafe)
+        if node is not None:
+            if unsafe:
+                node.attrs.setdefault("unsafe", []).extend(unsafe)
+            node.notes.extend(f"custom class {name}: kept as data, never imported" for name in custom)
+            return
+        self.graph.meta.setdefault("unsafe", []).extend(
+            (where, u if where == "<model>" else f"holds {u}") for u in unsafe)
+        self.graph.notes.extend(f"custom class {name} in {where}: kept as data, never imported"
+                                for name in custom)
 
     def _same_frame(self, ref: Ref, consumer: Node, shape: tuple | None) -> tuple | None:
         """A consumer's recorded input shape, in the producer's own (per-step) frame."""

@@ -5,6 +5,7 @@ The extension is only a hint for formats without a magic number (ONNX protobuf).
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 
@@ -49,18 +50,37 @@ def sniff(path: str, max_size: int = MAX_FILE_SIZE, follow_symlinks: bool = Fals
             if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
                 raise LoadError("not a regular file")
             head = fh.read(1024)
+            if head.startswith(ZIP_MAGIC):
+                return "keras_zip"
+            if _hdf5_superblock(fh, info.st_size):
+                return "hdf5"
     except OSError as exc:
         raise LoadError(f"cannot read: {exc.strerror}") from None
-    if head.startswith(ZIP_MAGIC):
-        return "keras_zip"
-    if head.startswith(HDF5_MAGIC) or head[512:520] == HDF5_MAGIC:
-        return "hdf5"
     if head.startswith(LFS_POINTER):
         raise LoadError("this is a Git LFS pointer, not a model (fetch it with `git lfs pull`)")
-    if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
+    if _json_object(head):
         return "json"
     if path.lower().endswith(".onnx"):
         return "onnx"
     suffix = os.path.splitext(path)[1] or "no extension"
     raise LoadError(f"unrecognised file format ({suffix}; expected a .keras zip, "
                     "HDF5, Keras JSON or ONNX model)")
+
+
+def _hdf5_superblock(fh, size: int) -> bool:
+    """The HDF5 signature at 0 or, after a user block, at 512, 1024, 2048, ...: where the
+    HDF5 library itself looks. Eight bytes at each, 23 reads at most for 2 GiB."""
+    offset = 0
+    while offset + len(HDF5_MAGIC) <= size:
+        fh.seek(offset)
+        if fh.read(len(HDF5_MAGIC)) == HDF5_MAGIC:
+            return True
+        offset = offset * 2 or 512
+    return False
+
+
+def _json_object(head: bytes) -> bool:
+    """Whether the text starts with `{`, in the encoding json.loads would read it in
+    (UTF-8, or UTF-16/32 told by its first bytes)."""
+    text = head.decode(json.detect_encoding(head), "replace")  # the cut may split a character
+    return text.lstrip("\ufeff \t\r\n").startswith("{")
