@@ -150,10 +150,14 @@ def lint_command(paths, select, extend_select, ignore, fmt, output, statistics, 
                "fail-on": fail_on or shown.config.fail_on}
         click.echo(json.dumps(doc, indent=2))
         sys.exit(EXIT_CLEAN)
+    for notice in sorted({n for n in (s.unsafe_notice() for s in per_file) if n}):
+        click.echo(f"warning: {visible(notice)}", err=True)
     results = lint_files(targets, per_file, jobs)
     for r in results:
         if r.status == "error":
             click.echo(f"error: {visible(r.path)}: {visible(r.error)}", err=True)
+        for warning in r.warnings:
+            click.echo(f"warning: {visible(r.path)}: {visible(warning)}", err=True)
     if warn_unused_ignores:
         for config in {c for c in configs if c.path}:
             used = set().union(*[r.used_ignores for r, c in zip(results, configs) if c == config])
@@ -206,26 +210,52 @@ def rules_command() -> None:
 
 @main.command("axes")
 @click.argument("path", type=click.Path())
-def axes_command(path: str) -> None:
+@click.option("--config", "config_file", type=click.Path(dir_okay=False),
+              help="Use this config file instead of the nearest one to the model.")
+@click.option("--isolated", is_flag=True, help="Ignore every config file.")
+def axes_command(path: str, config_file, isolated) -> None:
     """Show every layer's output axes and where each came from."""
-    from .loaders import LoadError, load_graph
+    from .engine import inspect_file
+    from .loaders import LoadError
+
+    settings = _file_settings(path, config_file, isolated)
+    try:
+        text = inspect_file(path, settings, lambda graph, findings: axes_table(graph))
+    except LoadError as exc:
+        click.echo(f"error: {visible(path)}: {visible(exc.reason)}", err=True)
+        sys.exit(EXIT_ERROR)
+    click.echo(text, nl=False)
+
+
+def _file_settings(path: str, config_file: str | None, isolated: bool, select=(), ignore=()):
+    """The settings `lint` would use for this one file (its nearest config), or exit 2."""
+    from .config import ConfigError, Resolver
+    from .engine import SelectionError, Settings
 
     try:
-        graph = load_graph(path)
-    except LoadError as exc:
+        settings = Settings.build(Resolver(config_file, isolated).for_path(path),
+                                  _split(select), _split(ignore))
+        settings.rules()
+    except (ConfigError, SelectionError) as exc:
         click.echo(f"error: {visible(exc)}", err=True)
         sys.exit(EXIT_ERROR)
+    return settings
+
+
+def axes_table(graph) -> str:
+    lines = []
     for node in graph.nodes():
         step = f"  (per step ×{node.per_step})" if node.per_step else ""
-        click.echo(f"{visible(node.id)}  [{visible(node.op)}]{step}")
+        lines.append(f"{visible(node.id)}  [{visible(node.op)}]{step}")
         for index, tensor in enumerate(node.outputs):
             label = f"out{index}" if len(node.outputs) > 1 else "out"
             if tensor.axes is None:
-                click.echo(f"    {label}: unknown shape")
+                lines.append(f"    {label}: unknown shape")
                 continue
             for i, axis in enumerate(tensor.axes):
                 size = "None" if axis.size is None else axis.size
-                click.echo(f"    {label}[{i}] {size:>6} {axis.role:<9} = {visible(axis.describe())}")
+                lines.append(f"    {label}[{i}] {size:>6} {axis.role:<9} = {visible(axis.describe())}")
+    return "".join(line + "\n" for line in lines)
 
 
 @main.command("probe")
@@ -326,13 +356,14 @@ def check_command(spec: str, select, ignore, fmt) -> None:
         model = build(spec)
         result = FileResult(spec, "ok", findings=lint_graph(to_graph(model), settings))
     except CheckError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {visible(exc)}", err=True)
         sys.exit(EXIT_ERROR)
     except Exception as exc:  # the user's function raised while building
         finding = rank_error_finding(exc, spec)
         if finding is None:
-            click.echo(f"error: {spec}: building the model raised {type(exc).__name__}: "
-                       f"{str(exc).splitlines()[0] if str(exc) else ''}", err=True)
+            first = str(exc).splitlines()[0] if str(exc) else ""
+            click.echo(f"error: {visible(spec)}: building the model raised "
+                       f"{type(exc).__name__}: {visible(first)}", err=True)
             sys.exit(EXIT_ERROR)
         result = FileResult(spec, "ok", findings=[finding])
     click.echo(RENDERERS[fmt]([result], color=sys.stdout.isatty()), nl=False)

@@ -613,10 +613,6 @@ def to_html(graph: ModelGraph, findings: Sequence[Finding], *, layout: str = "au
 # the command
 
 
-def _split(values: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(part.strip() for value in values for part in value.split(",") if part.strip())
-
-
 @click.command("graph")
 @click.argument("model", type=click.Path())
 @click.option("--format", "fmt", type=click.Choice(["dot", "svg", "html"]), default="svg",
@@ -629,8 +625,11 @@ def _split(values: tuple[str, ...]) -> tuple[str, ...]:
               help="Findings to show: codes or prefixes, comma-separated (default: all).")
 @click.option("--ignore", multiple=True, metavar="CODES",
               help="Findings to leave out: codes or prefixes, comma-separated.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False),
+              help="Use this config file instead of the nearest one to the model.")
+@click.option("--isolated", is_flag=True, help="Ignore every config file.")
 def graph_command(model: str, fmt: str, output: str | None, select: tuple[str, ...],
-                  ignore: tuple[str, ...]) -> None:
+                  ignore: tuple[str, ...], config_file: str | None, isolated: bool) -> None:
     """Draw MODEL's layers with every tensor's axes, and the findings in red.
 
     A box per layer (id, op, "×T per step" under TimeDistributed), an arrow per tensor
@@ -648,31 +647,21 @@ def graph_command(model: str, fmt: str, output: str | None, select: tuple[str, .
     svg needs Graphviz (`dot`); html draws without it. Exit status: 0 drawn, 2 the
     model could not be read, Graphviz is missing for svg, or a usage error.
     """
-    from .engine import SelectionError, Settings, lint_graph, select_rules
-    from .loaders import LoadError, load_graph
+    from .cli import _file_settings
+    from .engine import inspect_file
+    from .loaders import LoadError
 
-    settings = Settings(select=_split(select) or ("ALL",), ignore=_split(ignore))
+    settings = _file_settings(model, config_file, isolated, select, ignore)
+    # drawn where the file was parsed (the isolated child for .h5/.onnx); svg from the DOT
+    draw = to_html if fmt == "html" else to_dot
     try:
-        select_rules(settings.select, settings.ignore)
-    except SelectionError as exc:
-        raise click.UsageError(str(exc)) from None
-    try:
-        graph = load_graph(model)
-        findings = lint_graph(graph, settings)
+        text = inspect_file(model, settings, draw)
     except LoadError as exc:
         click.echo(f"error: {visible(model)}: {visible(exc.reason)}", err=True)
         sys.exit(EXIT_ERROR)
-    except Exception as exc:  # noqa: BLE001 -- one line, as for any unreadable model
-        click.echo(f"error: {visible(model)}: internal error ({type(exc).__name__}: "
-                   f"{visible(exc)}); please report it", err=True)
-        sys.exit(EXIT_ERROR)
     try:
-        if fmt == "dot":
-            text = to_dot(graph, findings)
-        elif fmt == "svg":
-            text = to_svg(to_dot(graph, findings))
-        else:
-            text = to_html(graph, findings)
+        if fmt == "svg":
+            text = to_svg(text)
     except GraphvizError as exc:
         click.echo(f"error: {visible(exc)}", err=True)
         sys.exit(EXIT_ERROR)

@@ -399,7 +399,7 @@ def test_junit_escapes_everything(tmp_path, monkeypatch):
     result = make_result("x<&>.keras", message, "fix & <go>")
     root = ET.fromstring(RENDERERS["junit"]([result]))
     failure = root.find("testsuite/testcase/failure")
-    assert failure.get("message").endswith('a <b> & "c" \ufffd \'d\' ]]> end')
+    assert failure.get("message").endswith('a <b> & "c" \\x01 \'d\' ]]> end')
     assert "remedy:     fix & <go>" in failure.text
     assert root.find("testsuite/testcase").get("classname") == "x<&>.keras"
 

@@ -237,8 +237,7 @@ def test_junit_parses_and_shows_names_visibly(cli_on_models):
     out = decoded(cli_on_models("junit").stdout)
     root = ET.fromstring(out)
     names = [case.get("name") for case in root.iter("testcase")]
-    assert "CL001:" + visible(HOSTILE.replace("\x00", "\ufffd").replace("\x1b", "\ufffd")
-                              .replace("\x07", "\ufffd")) in names
+    assert "CL001:" + visible(HOSTILE) in names  # every control character shown, as in text
     for element in root.iter():
         for text in [element.text or "", *element.attrib.values()]:
             assert RAW_UNSAFE.search(text) is None

@@ -258,3 +258,14 @@ def test_axes_reads_onnx_in_the_isolated_child_and_honours_the_config(tmp_path):
     assert bad.stderr.startswith("error: m.onnx: input-roles gives 'NCHWF' for input 'x'")
     good = run_cli("axes", "m.onnx", "--isolated", cwd=str(tmp_path))
     assert good.returncode == 0 and "/lstm/LSTM  [LSTM]" in good.stdout
+
+
+def test_graph_draws_in_the_child_with_the_nearest_config(tmp_path):
+    shutil.copy(TORCH, tmp_path / "m.onnx")
+    drawn = run_cli("graph", "m.onnx", "--format", "dot", cwd=str(tmp_path))
+    assert drawn.returncode == 0, drawn.stderr
+    assert "1 finding" in drawn.stdout and "CL001" in drawn.stdout
+    (tmp_path / "cnnlstm-lint.toml").write_text('ignore = ["CL001"]\n')
+    quiet = run_cli("graph", "m.onnx", "--format", "dot", cwd=str(tmp_path))
+    assert quiet.returncode == 0, quiet.stderr
+    assert "CL001" not in quiet.stdout and "no findings" in quiet.stdout

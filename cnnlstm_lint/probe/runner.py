@@ -277,7 +277,7 @@ def render_text(report: dict) -> str:
                 "no finding has a remedy that fits this model")
         lines = [f"cnnlstm-lint probe: {report['model']}: {what}, so nothing to train."]
         lines += [f"{f['code']} at `{f['node']}`: {f['verdict']['reason']}" for f in report["findings"]]
-        return "\n".join(lines) + "\n"
+        return _shown(lines)
     metric = report["metric"]
     env = report["environment"]
     lines = [f"cnnlstm-lint probe: {report['model']}",
@@ -315,4 +315,12 @@ def render_text(report: dict) -> str:
                      "pass --data FILE.npz to probe with yours.")
     if report.get("files"):
         lines.append("wrote " + ", ".join(report["files"].values()))
-    return "\n".join(lines) + "\n"
+    return _shown(lines)
+
+
+def _shown(lines: list[str]) -> str:
+    """Lines carry layer and file names from the model: no control character reaches the
+    terminal (each line is escaped; the newlines between them are ours)."""
+    from ..report.escape import visible
+
+    return "".join(visible(line) + "\n" for line in lines)

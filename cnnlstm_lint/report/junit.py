@@ -19,9 +19,9 @@ def _clean(text: object) -> str:
 
 
 def _from_file(text: str) -> str:
-    """A file-supplied string: U+FFFD for what XML cannot hold, the other characters a
-    log must not see (newlines, tabs, DEL, C1, separators, bidi controls) `visible`."""
-    return visible(_clean(text))
+    """A file-supplied string with every control character shown `visible` (`\\x01`),
+    which XML can then carry; _clean stays the net for anything else."""
+    return _clean(visible(text))
 
 
 def _case(suite: ET.Element, path: str, name: str) -> ET.Element:
