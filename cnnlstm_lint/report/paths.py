@@ -13,18 +13,7 @@ import pathlib
 from urllib.parse import quote, quote_from_bytes
 
 from ..findings import Finding
-
-
-def repo_root(path: str) -> str | None:
-    """The nearest directory above `path` holding `.git`, or None."""
-    here = os.path.dirname(os.path.abspath(path))
-    while True:
-        if os.path.exists(os.path.join(here, ".git")):
-            return here
-        parent = os.path.dirname(here)
-        if parent == here:
-            return None
-        here = parent
+from ..roots import repo_root
 
 
 def common_root(paths: list[str]) -> str:
