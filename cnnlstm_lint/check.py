@@ -13,8 +13,9 @@ import re
 import sys
 from typing import Any
 
-from .findings import Finding, Severity
+from .findings import Finding
 from .graph import Location
+from .rules import REGISTRY
 
 RANK_ERROR = re.compile(
     r"Input (?P<index>\d+)(?: with name [\"'][^\"']*[\"'])? of layer [\"'](?P<layer>[^\"']+)[\"'] is incompatible with the layer: "
@@ -75,7 +76,8 @@ def rank_error_finding(exc: BaseException, spec: str) -> Finding | None:
         remedy = ("Feed a sequence: give the input a time axis and run the CNN per step with "
                   "TimeDistributed(...); or drop the recurrent layer for a Dense head. A "
                   "Reshape((1, F)) silences the error but leaves a single step (CL005).")
-    return Finding("CL003", "missing-timedistributed", Severity.ERROR, message, layer, [],
+    rule = REGISTRY["CL003"]  # missing-timedistributed: its code, name and severity
+    return Finding(rule.code, rule.name, rule.severity, message, layer, [],
                    {"expected_ndim": int(match["expected"]), "found_ndim": found,
                     "error": str(exc).splitlines()[0][:300],
                     "provenance": f"Keras raised while building: expected ndim={match['expected']}, "

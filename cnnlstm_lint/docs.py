@@ -1,5 +1,8 @@
 """Rule pages: rendered from each rule's docstring, written to rules/<code>.md.
 
+The docstring holds What it does / Why is this bad? / Example / Use instead; the
+Options section is generated from the rule's `options`, so a default lives in one place.
+
     python -m cnnlstm_lint.docs            # rewrite rules/*.md
     python -m cnnlstm_lint.docs --check    # exit 1 if a page is stale
 """
@@ -8,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import json
 import os
 import sys
 
@@ -18,7 +22,27 @@ def render_rule(rule: type[Rule]) -> str:
     body = inspect.cleandoc(rule.__doc__ or "")
     head = [f"# {rule.code} {rule.name}", "",
             f"Default severity: **{rule.severity.value}**.", ""]
-    return "\n".join(head) + body.strip() + "\n"
+    return "\n".join(head) + body.strip() + "\n\n" + options_section(rule)
+
+
+def options_section(rule: type[Rule]) -> str:
+    """`## Options` from `rule.options`: name, type, default and help of each."""
+    if not rule.options:
+        return "## Options\nNone.\n"
+    lines = ["## Options"]
+    for name, option in rule.options.items():
+        default = _literal(option.default)
+        lines.append(f"- `{name}` ({option.type.__name__}, default `{default}`): {option.help}.")
+    lines += ["", "In `pyproject.toml`:", "```toml",
+              f"[tool.cnnlstm-lint.rules.{rule.name}]"]
+    lines += [f"{name} = {_literal(option.default)}" for name, option in rule.options.items()]
+    lines.append("```")
+    return "\n".join(lines) + "\n"
+
+
+def _literal(value) -> str:
+    """A default as written in TOML (and JSON): 4096, 16.0, "text", true."""
+    return json.dumps(value)
 
 
 def pages() -> dict[str, str]:

@@ -1,9 +1,12 @@
 """Rule cases as data (in the manner of sqlfluff's YAML rule fixtures).
 
-CASES is a list of `(name, config, expected)`: a Keras model config built with
-tests/kbuild.py, and the exact set of `(code, node)` findings `cnnlstm_lint.lint`
-must report for it (an empty set: the model must lint clean). test_rules.py collects
-them in one parametrized test.
+CASES is a list of `Case(name, config, expected, options, input_roles)`: a Keras model
+config built with tests/kbuild.py, the exact set of `(code, node)` findings it must
+give, the rule options it is linted with (`{"CL004": {"max-features": 8192}}`, as a
+`[tool.cnnlstm-lint.rules.CL004]` table sets them) and the roles of its ambiguous
+inputs (`{"spec": "NTFC"}`, as `input-roles`). An empty `expected`: the model must lint
+clean. test_rules.py collects them in one parametrized test, and compares every case's
+findings, messages included, to tests/snapshots/rule_cases.json.
 
 Every model that is not about CL006 carries some dropout, so that a clean result
 really means "no architectural finding".
@@ -11,19 +14,32 @@ really means "no architectural finding".
 
 from __future__ import annotations
 
+from typing import Any, NamedTuple
+
 from kbuild import (Functional, add, avgpool2d, batchnorm, bidirectional, concatenate, conv1d,
                     conv2d, conv3d, convlstm2d, custom_layer, dense, dropout, embedding,
                     flatten, gap1d, gap2d, gru, lambda_layer, legacy, lstm, maxpool1d,
                     maxpool2d, maxpool3d, permute, repeat_vector, reshape, sequential,
                     simple_rnn, spatial_dropout2d, time_distributed)
 
-CASES: list[tuple[str, dict, set[tuple[str, str]]]] = []
+
+class Case(NamedTuple):
+    name: str
+    config: dict
+    expected: set[tuple[str, str]]
+    options: dict[str, dict[str, Any]]  # rule code -> option -> value
+    input_roles: dict[str, str]  # input name -> role letters
 
 
-def case(name: str, expected: set[tuple[str, str]] | None = None):
+CASES: list[Case] = []
+
+
+def case(name: str, expected: set[tuple[str, str]] | None = None, *,
+         options: dict[str, dict[str, Any]] | None = None,
+         input_roles: dict[str, str] | None = None):
     """Register the model a builder function returns under `name`."""
     def register(build):
-        CASES.append((name, build(), set(expected or ())))
+        CASES.append(Case(name, build(), set(expected or ()), options or {}, input_roles or {}))
         return build
     return register
 
@@ -272,6 +288,7 @@ def _():
 
 
 @case("cl004/qa_timedistributed_flatten_of_large_map", {("CL004", "lstm")})
+@case("cl004/options_larger_max_features_accepts_it", options={"CL004": {"max-features": 8192}})
 def _():
     # Q&A: TimeDistributed(Flatten()) of a whole conv map: 24*24*8 = 4608 per step.
     return sequential((4, 24, 24, 1), time_distributed(conv2d(8, 3, padding="same")),
@@ -292,6 +309,8 @@ def _():
 
 
 @case("cl004/near_miss_pooled_before_flatten")
+@case("cl004/options_smaller_max_features_flags_it", {("CL004", "lstm")},
+      options={"CL004": {"max-features": 256}})
 def _():
     # 8*8*8 = 512 per step.
     return sequential((8, 32, 32, 3), time_distributed(conv2d(8, 3, padding="same")),
@@ -460,6 +479,7 @@ def fusion(wide=None):
 
 
 @case("cl008/flattened_map_next_to_lstm", {("CL008", "concat")})
+@case("cl008/options_max_ratio_2000_accepts_1024x", options={"CL008": {"max-ratio": 2000.0}})
 def _():
     return fusion(lambda x: flatten(name="flatten")(x))  # 16384 vs 16
 
@@ -475,6 +495,8 @@ def _():
 
 
 @case("cl008/near_miss_ratio_exactly_16")
+@case("cl008/options_max_ratio_8_flags_16x", {("CL008", "concat")},
+      options={"CL008": {"max-ratio": 8.0}})
 def _():
     return fusion(lambda x: dense(256)(gap2d()(x)))
 
@@ -623,6 +645,23 @@ def _():
 @case("clean/text_embedding_gap1d_no_recurrence")
 def _():
     return sequential((50,), embedding(500, 16), conv1d(16, 3), gap1d(), dropout(0.3), dense(2))
+
+
+# =====================================================================================
+# Input roles: what a config's `input-roles` declares changes what an axis is
+
+
+@case("input_roles/clip_without_channel_axis_undeclared", {("CL001", "lstm")})
+def clip_of_single_channel_frames():
+    # (8, 16, 16) read by default as H, W, C: the Reshape makes 8x16 "pixels" the steps.
+    return sequential((8, 16, 16), reshape((128, 16)), lstm(8), dropout(0.3), dense(3))
+
+
+@case("input_roles/clip_without_channel_axis_declared_NTHW", {("CL003", "reshape")},
+      input_roles={"input_layer": "NTHW"})
+def _():
+    # Declared as 8 frames of 16x16: the same Reshape merges each frame's rows into time.
+    return clip_of_single_channel_frames()
 
 
 # =====================================================================================

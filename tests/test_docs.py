@@ -1,15 +1,16 @@
-"""Rule pages are generated from docstrings and must not go stale."""
+"""Rule pages are generated from docstrings and `options`, and must not go stale."""
 
 import os
 
 from click.testing import CliRunner
 
 from cnnlstm_lint.cli import main
-from cnnlstm_lint.docs import pages, stale_pages
-from cnnlstm_lint.rules import REGISTRY
+from cnnlstm_lint.docs import pages, render_rule, stale_pages
+from cnnlstm_lint.rules import REGISTRY, Option
 from conftest import ROOT
 
-SECTIONS = ["## What it does", "## Why is this bad?", "## Example", "## Use instead", "## Options"]
+DOCSTRING_SECTIONS = ["## What it does", "## Why is this bad?", "## Example", "## Use instead"]
+SECTIONS = DOCSTRING_SECTIONS + ["## Options"]  # Options: generated from `rule.options`
 
 
 def test_rule_pages_are_up_to_date():
@@ -20,17 +21,52 @@ def test_rule_pages_are_up_to_date():
 def test_every_rule_documents_every_section_in_order():
     for code, rule in REGISTRY.items():
         doc = rule.__doc__ or ""
-        positions = [doc.find(s) for s in SECTIONS]
+        positions = [doc.find(s) for s in DOCSTRING_SECTIONS]
         assert all(p >= 0 for p in positions), f"{code} lacks a section"
         assert positions == sorted(positions), f"{code} sections out of order"
-        for name in rule.options:
-            assert f"`{name}`" in doc, f"{code} does not document option {name}"
+        assert "## Options" not in doc, f"{code}: the Options section is generated, not written"
+        page = render_rule(rule)
+        positions = [page.find(s) for s in SECTIONS]
+        assert all(p >= 0 for p in positions) and positions == sorted(positions), code
+
+
+def test_options_section_comes_from_the_rule_options():
+    page = pages()["CL004.md"]
+    options = page[page.index("## Options"):]
+    assert "- `max-features` (int, default `4096`): largest per-step input width accepted." \
+        in options
+    assert "[tool.cnnlstm-lint.rules.oversized-recurrent-input]\nmax-features = 4096\n" in options
+    assert "- `max-ratio` (float, default `16.0`)" in pages()["CL008.md"]
+    assert pages()["CL001.md"].endswith("## Options\nNone.\n")
+
+
+def test_changing_a_default_in_code_changes_the_page():
+    base = REGISTRY["CL004"]
+
+    class Wider(base):
+        __doc__ = base.__doc__
+        options = {"max-features": Option(8192, int, "largest per-step input width accepted"),
+                   "min-steps": Option(2, int, "fewest steps judged")}
+
+    page = render_rule(Wider)
+    assert page != render_rule(base)
+    assert "- `max-features` (int, default `8192`)" in page and "default `4096`" not in page
+    assert "- `min-steps` (int, default `2`): fewest steps judged." in page
+    assert "max-features = 8192\nmin-steps = 2\n```\n" in page
 
 
 def test_registry_is_sorted_and_codes_match():
     assert list(REGISTRY) == sorted(REGISTRY)
     assert [r.code for r in REGISTRY.values()] == list(REGISTRY)
     assert len({r.name for r in REGISTRY.values()}) == len(REGISTRY)
+
+
+def test_rule_command_shows_the_options():
+    result = CliRunner().invoke(main, ["rule", "CL004"])
+    assert result.exit_code == 0
+    assert "## Options\n- `max-features` (int, default `4096`)" in result.output
+    with open(os.path.join(ROOT, "rules", "CL004.md"), encoding="utf-8") as fh:
+        assert fh.read() == result.output
 
 
 def test_rule_command_prints_the_page():

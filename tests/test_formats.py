@@ -233,6 +233,29 @@ def test_sarif_results(results):
     assert base == pathlib.Path(ROOT).as_uri() + "/"
 
 
+# sha256(code + "\0" + path relative to the repository root + "\0" + node)[:16]
+FINGERPRINTS = {
+    ("CL001", CL001, "lstm"): "57a8ba9d144c93b3",
+    ("CL001", ONNX, "/lstm/LSTM"): "79dd39cab77248fb",
+    ("CL002", CL003, "lstm"): "d0ceabdf817cdd69",
+    ("CL003", CL003, "flatten"): "472284709c035b4e",
+    ("CL008", CL008, "concat"): "a11d76acdd8824b7",
+}
+
+
+def test_fingerprints_are_fixed_values(results):
+    """What SARIF and GitLab carry (and baselines store) is pinned, so that a change to
+    what the fingerprint hashes shows here instead of re-keying every user's baseline."""
+    found = {(f.code, f.file_key, f.node): f.fingerprint for f in findings_of(results)}
+    assert found == FINGERPRINTS
+    (run,) = json.loads(RENDERERS["sarif"](results))["runs"]
+    assert sorted(r["partialFingerprints"]["cnnlstmLint/v1"] for r in run["results"]) == \
+        sorted(FINGERPRINTS.values())
+    issues = json.loads(RENDERERS["gitlab"](results))
+    assert {i["fingerprint"] for i in issues if i["check_name"] != "unreadable-model"} == \
+        set(FINGERPRINTS.values())
+
+
 def test_sarif_invocation_with_unreadable_file(results, bad):
     (run,) = json.loads(RENDERERS["sarif"](results))["runs"]
     (invocation,) = run["invocations"]

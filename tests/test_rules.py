@@ -1,8 +1,11 @@
 """Rules CL001-CL008 on configs built in Python (no TensorFlow).
 
-`test_case` runs every case of rule_cases.CASES and compares the (code, node) pairs
-exactly; the other tests look at what a user reads: messages with sizes, related
-layers, evidence, remedies, severities, options and rule selection.
+`test_case` runs every case of rule_cases.CASES, with the case's rule options and input
+roles, and compares the (code, node) pairs exactly; `test_case_findings_match_the_snapshot`
+compares every case's code, node and message to tests/snapshots/rule_cases.json (refresh
+it after a reviewed change of wording: `UPDATE_SNAPSHOTS=1 pytest tests/test_rules.py`).
+The other tests look at what a user reads: messages with sizes, related layers,
+evidence, remedies, severities, options and rule selection.
 """
 
 from __future__ import annotations
@@ -11,18 +14,30 @@ import pytest
 
 import cnnlstm_lint
 from cnnlstm_lint.axes import propagate
-from cnnlstm_lint.engine import SelectionError, run_rules, select_rules
-from cnnlstm_lint.findings import Severity
+from cnnlstm_lint.engine import SelectionError, Settings, lint_graph, run_rules, select_rules
+from cnnlstm_lint.findings import Severity, fingerprint
 from cnnlstm_lint.loaders import graph_from_config
 from cnnlstm_lint.rules import REGISTRY
 from kbuild import Functional, concatenate, dense, dropout, lstm, sequential
-from rule_cases import CASES
+from rule_cases import CASES, Case
+from snapshot import compare
 
-BY_NAME = {name: config for name, config, _ in CASES}
+BY_NAME = {c.name: c.config for c in CASES}
+CASE = {c.name: c for c in CASES}
+
+
+def lint_case(case: Case):
+    """A case linted as the CLI lints it with the case's config: its rule options and
+    input roles, every rule selected."""
+    settings = Settings(options=tuple((code, tuple(sorted(opts.items())))
+                                      for code, opts in sorted(case.options.items())))
+    return lint_graph(cnnlstm_lint.to_graph(case.config, input_roles=case.input_roles), settings)
 
 
 def findings_of(case_name: str, **kw):
-    return cnnlstm_lint.lint(BY_NAME[case_name], **kw)
+    if kw:
+        return cnnlstm_lint.lint(BY_NAME[case_name], **kw)
+    return lint_case(CASE[case_name])
 
 
 def only(case_name: str, code: str):
@@ -41,15 +56,39 @@ def annotated(case_name: str):
 # the cases
 
 
-@pytest.mark.parametrize("name, config, expected", CASES, ids=[c[0] for c in CASES])
-def test_case(name, config, expected):
-    found = {(f.code, f.node) for f in cnnlstm_lint.lint(config)}
-    assert found == expected
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_case(case):
+    found = {(f.code, f.node) for f in lint_case(case)}
+    assert found == case.expected
 
 
 def test_case_names_are_unique():
-    names = [c[0] for c in CASES]
+    names = [c.name for c in CASES]
     assert len(names) == len(set(names))
+
+
+def test_case_findings_match_the_snapshot():
+    """Every case's findings as a user reads them; a change of wording shows as a diff."""
+    compare("rule_cases.json", {
+        case.name: [{"code": f.code, "node": f.node, "message": f.message}
+                    for f in lint_case(case)]
+        for case in CASES})
+
+
+def test_case_options_and_input_roles_change_the_findings():
+    """The per-case configs are applied: the same model, judged with other settings."""
+    pairs = [("cl004/qa_timedistributed_flatten_of_large_map",
+              "cl004/options_larger_max_features_accepts_it"),
+             ("cl004/near_miss_pooled_before_flatten",
+              "cl004/options_smaller_max_features_flags_it"),
+             ("cl008/flattened_map_next_to_lstm", "cl008/options_max_ratio_2000_accepts_1024x"),
+             ("cl008/near_miss_ratio_exactly_16", "cl008/options_max_ratio_8_flags_16x"),
+             ("input_roles/clip_without_channel_axis_undeclared",
+              "input_roles/clip_without_channel_axis_declared_NTHW")]
+    for plain, configured in pairs:
+        assert BY_NAME[plain] == BY_NAME[configured]
+        assert CASE[configured].options or CASE[configured].input_roles
+        assert CASE[plain].expected != CASE[configured].expected
 
 
 # ---------------------------------------------------------------------------------
@@ -236,10 +275,10 @@ def test_as_dict_follows_the_json_contract():
     assert list(d) == ["code", "name", "severity", "message", "node", "related", "remedy",
                        "evidence", "fingerprint"]
     assert d["code"] == "CL001" and d["node"] == "lstm"
-    # the fingerprint is stable and identifies code + file + node
-    assert d["fingerprint"] == only("cl001/reshape_pixels_to_steps", "CL001").fingerprint
+    # sha256("CL001\0<config>\0lstm")[:16]: code + file (an in-memory config) + node
+    assert d["fingerprint"] == fingerprint("CL001", "<config>", "lstm") == "e4bf99962058c771"
     other = only("cl001/qa_sequential_of_cnn_and_lstm_models", "CL001")
-    assert other.fingerprint != f.fingerprint
+    assert other.fingerprint == "6312612fd68c7f6d"  # node lstm_model/lstm
 
 
 def test_findings_are_sorted_by_code():
@@ -344,3 +383,20 @@ def test_sequential_with_input_on_first_layer_keeps_shapes():
 def test_a_model_without_recurrence_is_not_judged_by_cl006():
     model = sequential((32, 32, 3), dense(4))
     assert cnnlstm_lint.lint(model) == []
+
+
+# ---------------------------------------------------------------------------------
+# `cnnlstm-lint check`: Keras' rank error as a finding of the registry's CL003
+
+
+def test_check_rank_error_is_a_cl003_finding_from_the_registry(monkeypatch):
+    from cnnlstm_lint.check import rank_error_finding
+
+    error = ValueError('Input 0 of layer "lstm" is incompatible with the layer: expected '
+                       "ndim=3, found ndim=4. Full shape received: (None, 30, 30, 8)")
+    f = rank_error_finding(error, "models.py:build")
+    assert (f.code, f.name, f.severity, f.node) == ("CL003", "missing-timedistributed",
+                                                    Severity.ERROR, "lstm")
+    assert "(None, 30, 30, 8)" in f.message and "TimeDistributed" in f.remedy
+    monkeypatch.setattr(REGISTRY["CL003"], "severity", Severity.WARNING)
+    assert rank_error_finding(error, "models.py:build").severity is Severity.WARNING

@@ -30,6 +30,9 @@ class SpatialSequence(Rule):
     ## Use instead
     For a single image, summarise the map and classify it:
     ```python
+    x = keras.Input((32, 32, 3))
+    y = layers.Conv2D(8, 3)(x)
+    y = layers.MaxPooling2D(2)(y)
     y = layers.GlobalAveragePooling2D()(y)    # or Flatten()
     y = layers.Dense(64, activation="relu")(y)
     ```
@@ -37,9 +40,6 @@ class SpatialSequence(Rule):
     CNN per frame with `TimeDistributed(...)` before the LSTM. If one spatial axis is a
     real sequence (text lines, spectrogram time), pool the other one away or fold it
     into the features with `Permute` + `Reshape`, so that only that axis becomes time.
-
-    ## Options
-    None.
     """
 
     code = "CL001"

@@ -21,6 +21,7 @@ class ChannelsAsTime(Rule):
 
     ## Example
     ```python
+    x = keras.Input((32, 32, 3))
     y = layers.Conv2D(16, 3)(x)
     y = layers.GlobalAveragePooling2D()(y)   # (16,)
     y = layers.Reshape((16, 1))(y)           # 16 "steps" of 1 channel each
@@ -29,15 +30,14 @@ class ChannelsAsTime(Rule):
 
     ## Use instead
     ```python
+    x = keras.Input((32, 32, 3))
+    y = layers.Conv2D(16, 3)(x)
     y = layers.GlobalAveragePooling2D()(y)
     y = layers.Dense(64, activation="relu")(y)
     ```
     or, for sequences of frames, `TimeDistributed(cnn)` so that time comes from the data.
     Raw model inputs are not judged: a vector input reshaped to `(N, 1)` may well be a
     time series.
-
-    ## Options
-    None.
     """
 
     code = "CL002"

@@ -28,17 +28,17 @@ class MissingTimeDistributed(Rule):
     x = keras.Input((8, 16, 16, 1))          # 8 frames
     y = layers.Reshape((128, 16, 1))(x)      # frames stacked into one tall image
     y = layers.Conv2D(4, 3, padding="same")(y)
+    y = layers.Reshape((128, 64))(y)         # a row of the tall image per step
+    y = layers.LSTM(16)(y)
     ```
 
     ## Use instead
     ```python
+    x = keras.Input((8, 16, 16, 1))
     y = layers.TimeDistributed(layers.Conv2D(4, 3, padding="same"))(x)
     y = layers.TimeDistributed(layers.GlobalAveragePooling2D())(y)
     y = layers.LSTM(16)(y)
     ```
-
-    ## Options
-    None.
     """
 
     code = "CL003"

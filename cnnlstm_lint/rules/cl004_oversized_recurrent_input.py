@@ -21,20 +21,20 @@ class OversizedRecurrentInput(Rule):
 
     ## Example
     ```python
-    y = layers.TimeDistributed(layers.Conv2D(8, 3, padding="same"))(clip)  # (T, 24, 24, 8)
+    clip = keras.Input((10, 24, 24, 3))                                    # 10 frames
+    y = layers.TimeDistributed(layers.Conv2D(8, 3, padding="same"))(clip)  # (10, 24, 24, 8)
     y = layers.TimeDistributed(layers.Flatten())(y)                        # 4608 per step
     y = layers.LSTM(64)(y)
     ```
 
     ## Use instead
     ```python
+    clip = keras.Input((10, 24, 24, 3))
+    y = layers.TimeDistributed(layers.Conv2D(8, 3, padding="same"))(clip)
     y = layers.TimeDistributed(layers.GlobalAveragePooling2D())(y)  # 8 per step
     # or more pooling before Flatten, or TimeDistributed(Dense(256)) as a projection
     y = layers.LSTM(64)(y)
     ```
-
-    ## Options
-    - `max-features` (int, default 4096): the largest per-step width accepted.
     """
 
     code = "CL004"

@@ -18,20 +18,21 @@ class SingleStepRecurrence(Rule):
 
     ## Example
     ```python
-    y = layers.GlobalAveragePooling2D()(y)    # (C,)
+    x = keras.Input((32, 32, 3))
+    y = layers.Conv2D(8, 3)(x)
+    y = layers.GlobalAveragePooling2D()(y)    # (8,)
     y = layers.Reshape((1, 8))(y)             # one step
     y = layers.LSTM(8)(y)
     ```
 
     ## Use instead
     ```python
+    x = keras.Input((32, 32, 3))
+    y = layers.Conv2D(8, 3)(x)
     y = layers.GlobalAveragePooling2D()(y)
     y = layers.Dense(64, activation="relu")(y)
     ```
     or, if the data has frames, `TimeDistributed(cnn)` over a real time axis.
-
-    ## Options
-    None.
     """
 
     code = "CL005"

@@ -24,20 +24,22 @@ class NoDropout(Rule):
 
     ## Example
     ```python
+    clip = keras.Input((8, 32, 32, 3))
+    frame_cnn = keras.Sequential([layers.Conv2D(8, 3), layers.GlobalAveragePooling2D()])
     y = layers.TimeDistributed(frame_cnn)(clip)
     y = layers.LSTM(16)(y)
-    out = layers.Dense(5, activation="softmax")(y)
+    y = layers.Dense(5, activation="softmax")(y)
     ```
 
     ## Use instead
     ```python
+    clip = keras.Input((8, 32, 32, 3))
+    frame_cnn = keras.Sequential([layers.Conv2D(8, 3), layers.GlobalAveragePooling2D()])
+    y = layers.TimeDistributed(frame_cnn)(clip)
     y = layers.LSTM(16, dropout=0.2, recurrent_dropout=0.2)(y)
     y = layers.Dropout(0.3)(y)
-    out = layers.Dense(5, activation="softmax")(y)
+    y = layers.Dense(5, activation="softmax")(y)
     ```
-
-    ## Options
-    None.
     """
 
     code = "CL006"

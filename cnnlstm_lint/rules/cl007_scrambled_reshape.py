@@ -23,6 +23,8 @@ class ScrambledReshape(Rule):
 
     ## Example
     ```python
+    x = keras.Input((16, 64, 1))
+    y = layers.Conv2D(16, 3, padding="same")(x)
     y = layers.MaxPooling2D(2)(y)              # (8, 32, 16): H, W, C
     y = layers.Reshape((32, 128))(y)           # meant (W, H * C)
     y = layers.Bidirectional(layers.LSTM(16, return_sequences=True))(y)
@@ -30,12 +32,13 @@ class ScrambledReshape(Rule):
 
     ## Use instead
     ```python
+    x = keras.Input((16, 64, 1))
+    y = layers.Conv2D(16, 3, padding="same")(x)
+    y = layers.MaxPooling2D(2)(y)              # (8, 32, 16): H, W, C
     y = layers.Permute((2, 1, 3))(y)           # (32, 8, 16): W, H, C
     y = layers.Reshape((32, 128))(y)
+    y = layers.Bidirectional(layers.LSTM(16, return_sequences=True))(y)
     ```
-
-    ## Options
-    None.
     """
 
     code = "CL007"

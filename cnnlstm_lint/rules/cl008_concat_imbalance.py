@@ -19,6 +19,8 @@ class ConcatImbalance(Rule):
 
     ## Example
     ```python
+    image = keras.Input((32, 32, 3))
+    sequence = keras.Input((20, 8))
     a = layers.Flatten()(layers.Conv2D(16, 3, padding="same")(image))  # 16384
     b = layers.LSTM(16)(sequence)                                       # 16
     y = layers.Concatenate()([a, b])
@@ -26,13 +28,13 @@ class ConcatImbalance(Rule):
 
     ## Use instead
     ```python
+    image = keras.Input((32, 32, 3))
+    sequence = keras.Input((20, 8))
     a = layers.GlobalAveragePooling2D()(layers.Conv2D(16, 3, padding="same")(image))
     # or Dense(64) on the wide branch before concatenating
+    b = layers.LSTM(16)(sequence)
     y = layers.Concatenate()([a, b])
     ```
-
-    ## Options
-    - `max-ratio` (float, default 16): the largest accepted ratio of branch widths.
     """
 
     code = "CL008"

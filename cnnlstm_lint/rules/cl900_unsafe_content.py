@@ -31,9 +31,6 @@ class UnsafeContent(Rule):
     Replace Lambda layers with built-in layers or registered custom layers, save
     weights with Keras (`model.save("model.keras")`), and keep ONNX external data next
     to the model with relative paths.
-
-    ## Options
-    None.
     """
 
     code = "CL900"
