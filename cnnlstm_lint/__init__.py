@@ -15,7 +15,7 @@ from .findings import Finding, Severity
 from .graph import ModelGraph
 from .loaders import LoadError, load_graph
 
-__all__ = ["Finding", "LoadError", "ModelGraph", "Severity", "assert_clean", "lint",
+__all__ = ["Finding", "Findings", "LoadError", "ModelGraph", "Severity", "assert_clean", "lint",
            "load_graph", "to_graph"]
 __version__ = "0.1.0"
 
@@ -47,37 +47,51 @@ def to_graph(obj: Any, input_roles: dict[str, str] | None = None) -> ModelGraph:
     return graph
 
 
+class Findings(list):
+    """The findings of one model (a list of Finding), with what could not be judged:
+    `notes` (--verbose: opaque layers, unknown shapes) and `skipped` (rules that could
+    not judge the whole model, e.g. CL006 on an inference export)."""
+
+    def __init__(self, findings=(), notes=(), skipped=()):
+        super().__init__(findings)
+        self.notes, self.skipped = list(notes), list(skipped)
+
+
 def lint(obj: Any, select: Iterable[str] | None = None,
          ignore: Iterable[str] | None = None, *, config: str | None = None,
-         isolated: bool = False) -> list[Finding]:
+         isolated: bool = False, options: dict | None = None,
+         input_roles: dict[str, str] | None = None) -> Findings:
     """Lint a model file path, an in-memory keras.Model or onnx.ModelProto, a Keras config
-    dict or a ModelGraph. Findings carry the fields of the JSON output (`as_dict()`).
+    dict or a ModelGraph, as `cnnlstm-lint` does: the nearest config file applies (to a
+    path: the nearest to the file; to an object: the nearest to the working directory),
+    or `config=` (a file), or none with `isolated=True`; `select`/`ignore` as on the
+    command line, `options` as the config's `rules` table ({"CL004": {"max-features":
+    8192}}), `input_roles` as its `input-roles`. Native parsers run in a child process.
+    Raises LoadError for a file that cannot be read, ConfigError for bad settings."""
+    from .config import Resolver, with_overrides
+    from .engine import Settings, analyze_graph, lint_file
+    from .files import Target
 
-    A path is linted as `cnnlstm-lint PATH` lints it: with the nearest config file (or
-    `config=`, or none with `isolated=True`), native parsers in a child process, and
-    LoadError when it cannot be read."""
-    from .engine import Settings, lint_graph
-
-    if isinstance(obj, (str, os.PathLike)):
-        from .config import Resolver
-        from .engine import lint_file
-        from .files import Target
-
-        path = os.fspath(obj)
-        settings = Settings.build(Resolver(config, isolated).for_path(path),
-                                  tuple(select or ()), tuple(ignore or ()))
+    path = os.fspath(obj) if isinstance(obj, (str, os.PathLike)) else None
+    base = Resolver(config, isolated).for_path(path if path is not None else os.getcwd())
+    settings = Settings.build(with_overrides(base, options, input_roles, "lint()"),
+                              tuple(select or ()), tuple(ignore or ()))
+    settings.rules()  # an unknown selector is an error here, not later
+    if path is not None:
         result = lint_file(Target(path, True), settings)
         if result.status == "error":
             raise LoadError(result.error or "could not be read", path)
-        return result.findings
-    settings = Settings(select=tuple(select or ("ALL",)), ignore=tuple(ignore or ()))
-    return lint_graph(to_graph(obj), settings)
+        return Findings(result.findings, result.notes, result.skipped)
+    graph = to_graph(obj, input_roles=dict(settings.config.input_roles))
+    analysis = analyze_graph(graph, settings, graph.file)
+    return Findings(analysis.findings, analysis.notes, analysis.skipped)
 
 
 def assert_clean(obj: Any, select: Iterable[str] | None = None,
-                 ignore: Iterable[str] | None = None) -> None:
-    """Raise AssertionError listing the findings, if there are any (for pytest suites)."""
-    findings = lint(obj, select=select, ignore=ignore)
+                 ignore: Iterable[str] | None = None, **settings: Any) -> None:
+    """Raise AssertionError listing the findings, if there are any (for pytest suites).
+    Takes the settings `lint` takes."""
+    findings = lint(obj, select=select, ignore=ignore, **settings)
     if findings:
         lines = [f"{f.code} {f.name} at `{f.node}`: {f.message}\n    remedy: {f.remedy}"
                  for f in findings]

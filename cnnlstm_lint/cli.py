@@ -281,8 +281,12 @@ def axes_table(graph) -> str:
               help="Use at most N training and N validation samples (quick looks).")
 @click.option("--tensorboard", is_flag=True, help="Also write TensorBoard logs under --out.")
 @click.option("--mixed-precision", is_flag=True, help="mixed_float16 on GPU.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False),
+              help="Use this config file instead of the nearest one to the model.")
+@click.option("--isolated", is_flag=True, help="Ignore every config file.")
 def probe_command(model: str, data, task, epochs, seeds, budget, device, rules, out_dir, fmt,
-                  min_delta, val_split, batch_size, max_samples, tensorboard, mixed_precision) -> None:
+                  min_delta, val_split, batch_size, max_samples, tensorboard, mixed_precision,
+                  config_file, isolated) -> None:
     """Train MODEL and its remedied variants briefly on the same data and say, per finding,
     whether the remedy really beats it (confirmed / refuted / inconclusive).
 
@@ -314,7 +318,8 @@ def probe_command(model: str, data, task, epochs, seeds, budget, device, rules, 
                         val_split=val_split, batch_size=batch_size, max_samples=max_samples,
                         tensorboard=tensorboard, mixed_precision=mixed_precision)
     try:
-        report = run_probe(model, opts, progress=fmt == "text" and sys.stderr.isatty())
+        report = run_probe(model, opts, progress=fmt == "text" and sys.stderr.isatty(),
+                           settings=_file_settings(model, config_file, isolated))
     except LoadError as exc:
         click.echo(f"error: {visible(exc)}", err=True)
         sys.exit(EXIT_ERROR)
@@ -335,26 +340,33 @@ def probe_command(model: str, data, task, epochs, seeds, budget, device, rules, 
 @click.option("--select", multiple=True, metavar="CODES", help="Rules to run (default: all).")
 @click.option("--ignore", multiple=True, metavar="CODES", help="Rules to skip.")
 @click.option("--format", "fmt", type=click.Choice(_formats()), default="text", show_default=True)
-def check_command(spec: str, select, ignore, fmt) -> None:
+@click.option("--config", "config_file", type=click.Path(dir_okay=False),
+              help="Use this config file instead of the nearest one to the module.")
+@click.option("--isolated", is_flag=True, help="Ignore every config file.")
+def check_command(spec: str, select, ignore, fmt, config_file, isolated) -> None:
     """Build a model with your own code and lint it: `models.py:build_model` imports
     models.py and calls build_model() (THIS RUNS THAT CODE, unlike linting a file).
 
-    If building fails with Keras' rank error (an LSTM given a 2-D or 4-D tensor), the
-    error becomes a finding naming the layer, with the remedy.
+    The config nearest to the module file (or the working directory, for a module name)
+    applies, as it does to a model file. If building fails with Keras' rank error (an
+    LSTM given a 2-D or 4-D tensor), the error becomes a finding naming the layer, with
+    the remedy.
     """
+    import os
+
     from . import to_graph
     from .check import CheckError, build, rank_error_finding
-    from .engine import FileResult, SelectionError, Settings, lint_graph
-    from .report import RENDERERS
+    from .engine import FileResult, analyze_graph
 
-    settings = Settings(select=_split(select) or ("ALL",), ignore=_split(ignore))
-    try:
-        settings.rules()
-    except SelectionError as exc:
-        raise click.UsageError(str(exc)) from None
+    target = spec.rpartition(":")[0]
+    where = target if target.endswith(".py") or os.sep in target else os.getcwd()
+    settings = _file_settings(where, config_file, isolated, select, ignore)
     try:
         model = build(spec)
-        result = FileResult(spec, "ok", findings=lint_graph(to_graph(model), settings))
+        graph = to_graph(model, input_roles=dict(settings.config.input_roles))
+        analysis = analyze_graph(graph, settings, where if where.endswith(".py") else spec)
+        result = FileResult(spec, "ok", findings=analysis.findings, notes=analysis.notes,
+                            skipped=analysis.skipped)
     except CheckError as exc:
         click.echo(f"error: {visible(exc)}", err=True)
         sys.exit(EXIT_ERROR)
@@ -366,5 +378,7 @@ def check_command(spec: str, select, ignore, fmt) -> None:
                        f"{type(exc).__name__}: {visible(first)}", err=True)
             sys.exit(EXIT_ERROR)
         result = FileResult(spec, "ok", findings=[finding])
+    from .report import RENDERERS
+
     click.echo(RENDERERS[fmt]([result], color=sys.stdout.isatty()), nl=False)
     sys.exit(EXIT_FINDINGS if result.findings else EXIT_CLEAN)

@@ -146,6 +146,22 @@ def _toml():
     return tomllib
 
 
+def with_overrides(config: Config, options: dict | None = None,
+                   input_roles: dict | None = None, where: str = "the options") -> Config:
+    """`config` with rule options and input roles given in code (the Python API) on top,
+    checked exactly as a config file's are."""
+    if options:
+        merged = {code: dict(values) for code, values in config.rule_options}
+        for code, values in _rule_options(options, where):
+            merged.setdefault(code, {}).update(values)
+        config = dataclasses.replace(config, rule_options=tuple(
+            sorted((code, tuple(sorted(values.items()))) for code, values in merged.items())))
+    if input_roles:
+        roles = dict(config.input_roles) | dict(_roles(input_roles, where))
+        config = dataclasses.replace(config, input_roles=tuple(sorted(roles.items())))
+    return config
+
+
 def load(path: str, explicit: bool = False) -> Config | None:
     """The config in `path`; None for a pyproject.toml without [tool.cnnlstm-lint]."""
     tomllib = _toml()
@@ -260,4 +276,4 @@ def declared_ignores(config: Config) -> set[tuple[str, str]]:
 
 
 __all__ = ["Config", "ConfigError", "Resolver", "at_or_above", "declared_ignores", "load",
-           "suppress"]
+           "suppress", "with_overrides"]

@@ -169,27 +169,48 @@ def _import_parser(fmt: str) -> None:
         import h5py  # noqa: F401
 
 
-def analyze(path: str, settings: Settings, fmt: str | None = None) -> tuple[ModelGraph, list[Finding], set]:
-    """Load, propagate axes, run the selected rules, apply the config's suppressions:
-    (graph, findings, suppressions used). Raises LoadError. Call it through
-    `with_parser` (or `inspect_file`) so that native parsers run isolated."""
+@dataclass
+class Analysis:
+    """What the pipeline makes of one model."""
+
+    graph: ModelGraph
+    findings: list[Finding]
+    notes: list[str]  # what could not be judged and why, opaque layers (--verbose)
+    skipped: list[str]  # rules that could not judge the whole model (always said)
+    used_ignores: set  # the config's per-file/per-layer entries that matched
+    warnings: list[str]  # said on standard error whatever the format
+
+
+def analyze(path: str, settings: Settings, fmt: str | None = None) -> Analysis:
+    """Load (with the config's input roles), propagate axes, run the selected rules and
+    apply the config's suppressions. Raises LoadError. Call it through `with_parser`
+    (or `inspect_file`) so that native parsers run isolated."""
     from .loaders import load_graph
-    from .roots import stable_path
 
     graph = load_graph(path, input_roles=dict(settings.config.input_roles),
                        follow_symlinks=settings.follow_symlinks,
                        max_file_size=settings.max_file_size, fmt=fmt)
+    return analyze_graph(graph, settings, path)
+
+
+def analyze_graph(graph: ModelGraph, settings: Settings, path: str) -> Analysis:
+    """The rules and suppressions over an annotated graph; `path` is the file it came
+    from (or the file that defines it), for per-file ignores and fingerprints."""
+    from .roots import stable_path
+
     findings, used = suppress(lint_graph(graph, settings), path, settings.config)
     key = stable_path(path, settings.config.path)
     for finding in findings:
         finding.file_key = key
+    warnings = []
     hidden = [f for f in findings if f.code in settings.unsafe_off]
     if hidden:
         codes = ", ".join(sorted({f.code for f in hidden}))
-        graph.notes.append(f"{len(hidden)} {codes} (unsafe-content) finding(s) not reported: "
-                           f"switched off by {settings.unsafe_off_by()}")
+        warnings.append(f"{len(hidden)} {codes} (unsafe-content) finding(s) not reported: "
+                        f"switched off by {settings.unsafe_off_by()}")
         findings = [f for f in findings if f.code not in settings.unsafe_off]
-    return graph, findings, used
+    notes = [f"{n.id}: {note}" for n in graph.nodes() for note in n.notes] + graph.notes
+    return Analysis(graph, findings, notes + warnings, list(graph.skipped), used, warnings)
 
 
 def inspect_file(path: str, settings: Settings,
@@ -200,7 +221,8 @@ def inspect_file(path: str, settings: Settings,
 
     def work(fmt: str) -> Any:
         try:
-            return view(*analyze(path, settings, fmt)[:2])
+            analysis = analyze(path, settings, fmt)
+            return view(analysis.graph, analysis.findings)
         except LoadError:
             raise
         except RecursionError:
@@ -215,7 +237,7 @@ def _lint_file(target: Target, settings: Settings, fmt: str) -> FileResult:
     from .loaders import LoadError, NotAModelError
 
     try:
-        graph, findings, used = analyze(target.path, settings, fmt)
+        a = analyze(target.path, settings, fmt)
     except NotAModelError as exc:
         if not target.explicit:  # some other JSON met while walking a directory
             return FileResult(target.path, "skipped", notes=[f"skipped: {exc.reason}"])
@@ -226,10 +248,8 @@ def _lint_file(target: Target, settings: Settings, fmt: str) -> FileResult:
         return FileResult(target.path, "error", "the model is nested too deeply to read")
     except Exception as exc:  # a bug must not hide the other files' results
         return FileResult(target.path, "error", _internal(exc))
-    notes = [f"{n.id}: {note}" for n in graph.nodes() for note in n.notes] + graph.notes
-    warnings = [note for note in graph.notes if "(unsafe-content) finding(s) not reported" in note]
-    return FileResult(target.path, "ok", None, findings, notes, list(graph.skipped), used,
-                      warnings)
+    return FileResult(target.path, "ok", None, a.findings, a.notes, a.skipped, a.used_ignores,
+                      a.warnings)
 
 
 def lint_files(targets: list[Target], settings: "Settings | list[Settings]",

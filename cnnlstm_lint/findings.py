@@ -36,11 +36,22 @@ class Finding:
     related: list[str] = field(default_factory=list)  # layers that built its input
     evidence: dict = field(default_factory=dict)  # shapes with provenance
     remedy: str = ""  # concrete, in the model's own framework terms
-    remedy_id: str = ""  # machine-usable id the probe can apply
+    # Typed remedy ids, declared by the rule (Rule.remedies), that the probe can apply.
+    remedies: tuple[str, ...] = ()
     location: Location | None = None
     # The file's path relative to its stable root (roots.stable_path), set by the engine;
     # the fingerprint depends on it, never on the path as typed or the file's bytes.
     file_key: str | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.remedies, str):  # one id given positionally
+            self.remedies = (self.remedies,) if self.remedies else ()
+        self.remedies = tuple(self.remedies)
+
+    @property
+    def remedy_id(self) -> str:
+        """The first (preferred) remedy id, or ""."""
+        return self.remedies[0] if self.remedies else ""
 
     @property
     def fingerprint(self) -> str:
@@ -57,6 +68,7 @@ class Finding:
             "node": self.node,
             "related": list(self.related),
             "remedy": self.remedy,
-            "evidence": self.evidence,
+            "evidence": {**self.evidence, "remedy_ids": list(self.remedies)} if self.remedies
+                        else self.evidence,
             "fingerprint": self.fingerprint,
         }

@@ -278,12 +278,15 @@ REWRITES: dict[str, Callable[[ModelGraph, Finding], str]] = {
 
 def variants_for(graph: ModelGraph, finding: Finding) -> tuple[list[Variant], dict[str, str]]:
     """The finding's remedies as variants, and {remedy id: why not} for those that don't fit."""
+    from ..rules import REGISTRY
+
     made, skipped = [], {}
-    for remedy_id in finding.evidence.get("remedy_ids", []):
-        rewrite = REWRITES.get(remedy_id)
-        if rewrite is None:
-            skipped[remedy_id] = "no rewrite for this remedy"
+    static = REGISTRY[finding.code].static_remedies if finding.code in REGISTRY else ()
+    for remedy_id in finding.remedies:
+        if remedy_id in static:
+            skipped[remedy_id] = "advice the probe does not apply (static-only remedy)"
             continue
+        rewrite = REWRITES[remedy_id]  # every other declared remedy has one (tests hold it)
         copy_ = copy.deepcopy(graph)
         try:
             description = rewrite(copy_, finding)

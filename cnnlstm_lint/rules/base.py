@@ -28,18 +28,26 @@ class Rule:
     name: str = ""
     severity: Severity = Severity.WARNING
     options: dict[str, Option] = {}
+    # Remedy ids this rule's findings may carry, preferred first. Each has a rewrite in
+    # probe/variants.py REWRITES, unless it is listed in `static_remedies` too (advice
+    # the probe cannot apply); a test holds the rules to that.
+    remedies: tuple[str, ...] = ()
+    static_remedies: tuple[str, ...] = ()
 
     def check(self, graph: ModelGraph, options: dict[str, Any]) -> Iterator[Finding]:
         raise NotImplementedError
 
     def finding(self, node: Node, message: str, *, related: list[str], evidence: dict,
-                remedy: str, remedy_ids: tuple[str, ...] = ()) -> Finding:
-        if remedy_ids:
-            evidence = {**evidence, "remedy_ids": list(remedy_ids)}
+                remedy: str, remedy_ids: tuple[str, ...] | None = None) -> Finding:
+        """A finding on `node`; it carries `remedy_ids` (default: all the rule declares)."""
+        remedy_ids = self.remedies if remedy_ids is None else tuple(remedy_ids)
+        undeclared = set(remedy_ids) - set(self.remedies)
+        if undeclared:
+            raise ValueError(f"{self.code} gives undeclared remedies {sorted(undeclared)}")
         if node.attrs.get("layer") and node.attrs["layer"] != node.id:
             evidence = {"layer": node.attrs["layer"], **evidence}  # as the exporter recorded it
         return Finding(self.code, self.name, self.severity, message, node.id, related,
-                       evidence, remedy, remedy_ids[0] if remedy_ids else "", node.location)
+                       evidence, remedy, remedy_ids, node.location)
 
     def skip(self, graph: ModelGraph, node: Node, reason: str, *, whole_model: bool = False) -> None:
         """Record why this rule could not judge a node (shown with --verbose); a rule that

@@ -45,6 +45,7 @@ class SpatialSequence(Rule):
     code = "CL001"
     name = "spatial-sequence"
     severity = Severity.WARNING
+    remedies = ("gap_dense_head", "flatten_dense_head", "timedistributed_cnn")
 
     def check(self, graph, options):
         for node, time in self.time_axes(graph):
@@ -69,6 +70,5 @@ class SpatialSequence(Rule):
                 remedy=("Summarise the map instead of scanning it: replace the {reshape} and "
                         "{op} with {gap} (or {flatten}) then {dense}; if the input is a "
                         "sequence of frames, give the model a time axis and run "
-                        "{per_frame} before the {op}.").format(op=node.op, **terms(graph)),
-                remedy_ids=("gap_dense_head", "flatten_dense_head", "timedistributed_cnn"),
+                        "{per_frame} before the {op}.").format(op=node.op, **terms(graph))
             )

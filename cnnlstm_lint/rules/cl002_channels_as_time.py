@@ -43,6 +43,7 @@ class ChannelsAsTime(Rule):
     code = "CL002"
     name = "channels-as-time"
     severity = Severity.WARNING
+    remedies = ("gap_dense_head", "flatten_dense_head", "timedistributed_cnn")
 
     def check(self, graph, options):
         for node, time in self.time_axes(graph):
@@ -64,6 +65,5 @@ class ChannelsAsTime(Rule):
                           "provenance": f"time axis of {steps} steps = {time.describe()}"},
                 remedy=("Feed the features to {dense} instead of {op}: {gap} (or {flatten}) "
                         "then {dense}(64); for clips, make time come from the frames with "
-                        "{per_frame}.").format(op=node.op, **terms(graph)),
-                remedy_ids=("gap_dense_head", "flatten_dense_head", "timedistributed_cnn"),
+                        "{per_frame}.").format(op=node.op, **terms(graph))
             )

@@ -44,6 +44,7 @@ class MissingTimeDistributed(Rule):
     code = "CL003"
     name = "missing-timedistributed"
     severity = Severity.ERROR
+    remedies = ("timedistributed_cnn",)
 
     def check(self, graph, options):
         recurrent = graph.recurrent_nodes()
@@ -73,8 +74,7 @@ class MissingTimeDistributed(Rule):
                     remedy=(f"Keep the time axis: instead of {node.op}, run "
                             + terms(graph)["per_frame"] + " (in Keras: TimeDistributed(Conv2D(...)), "
                             "TimeDistributed(GlobalAveragePooling2D())) so that the "
-                            f"{target.op} receives (batch, time, features)."),
-                    remedy_ids=("timedistributed_cnn",),
+                            f"{target.op} receives (batch, time, features).")
                 )
         for node in recurrent:
             time = time_axis(graph, node)
@@ -90,8 +90,7 @@ class MissingTimeDistributed(Rule):
                     evidence={"time_axis": axis_json(time),
                               "provenance": f"time axis = {time.describe()}"},
                     remedy=("Give the input a real time axis (batch, time, ...) and run "
-                            + terms(graph)["per_frame"] + "; do not reshape the batch into steps."),
-                    remedy_ids=("timedistributed_cnn",),
+                            + terms(graph)["per_frame"] + "; do not reshape the batch into steps.")
                 )
 
     @staticmethod

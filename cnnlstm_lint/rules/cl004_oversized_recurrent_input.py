@@ -40,6 +40,7 @@ class OversizedRecurrentInput(Rule):
     code = "CL004"
     name = "oversized-recurrent-input"
     severity = Severity.WARNING
+    remedies = ("pool_before_recurrent", "dense_projection")
     options = {"max-features": Option(4096, int, "largest per-step input width accepted")}
 
     def check(self, graph, options):
@@ -70,6 +71,5 @@ class OversizedRecurrentInput(Rule):
                 remedy=("Shrink the per-step features before the "
                         f"{node.op}: TimeDistributed(GlobalAveragePooling2D()) instead of "
                         "Flatten, more pooling before the Flatten, or a "
-                        "TimeDistributed(Dense(256)) projection."),
-                remedy_ids=("pool_before_recurrent", "dense_projection"),
+                        "TimeDistributed(Dense(256)) projection.")
             )

@@ -38,6 +38,7 @@ class SingleStepRecurrence(Rule):
     code = "CL005"
     name = "single-step-recurrence"
     severity = Severity.WARNING
+    remedies = ("gap_dense_head", "flatten_dense_head", "timedistributed_cnn")
 
     def check(self, graph, options):
         for node, time in self.time_axes(graph, need_roles=False):
@@ -55,6 +56,5 @@ class SingleStepRecurrence(Rule):
                           "provenance": f"input {shape_text(axes)}: time axis of 1 step{maker}"},
                 remedy=("Replace the single-step {reshape} and {op} with {dense} on the pooled "
                         "features ({gap} or {flatten} then {dense}), or feed a real sequence: "
-                        "{per_frame}.").format(op=node.op, **terms(graph)),
-                remedy_ids=("gap_dense_head", "flatten_dense_head", "timedistributed_cnn"),
+                        "{per_frame}.").format(op=node.op, **terms(graph))
             )

@@ -45,6 +45,7 @@ class NoDropout(Rule):
     code = "CL006"
     name = "no-dropout"
     severity = Severity.WARNING
+    remedies = ("dropout_before_head", "recurrent_dropout")
 
     def check(self, graph, options):
         recurrent = graph.recurrent_nodes()
@@ -75,6 +76,5 @@ class NoDropout(Rule):
                                     "dropout/recurrent_dropout, no kernel/bias/activity "
                                     "regularizer"},
             remedy=(f"Add Dropout(0.3) between `{first.id}` and the head, and/or "
-                    f"dropout=0.2, recurrent_dropout=0.2 on the {first.op}."),
-            remedy_ids=("dropout_before_head", "recurrent_dropout"),
+                    f"dropout=0.2, recurrent_dropout=0.2 on the {first.op}.")
         )

@@ -44,6 +44,7 @@ class ScrambledReshape(Rule):
     code = "CL007"
     name = "scrambled-reshape"
     severity = Severity.ERROR
+    remedies = ("insert_permute",)
 
     def check(self, graph, options):
         for node in graph.nodes():
@@ -71,8 +72,7 @@ class ScrambledReshape(Rule):
                           "reshape": culprit.id if culprit else None,
                           "permute": list(perm) if perm else None,
                           "provenance": f"{what} of {axis.size} = {axis.describe()}"},
-                remedy=remedy,
-                remedy_ids=("insert_permute",),
+                remedy=remedy
             )
 
     @staticmethod

@@ -40,6 +40,7 @@ class ConcatImbalance(Rule):
     code = "CL008"
     name = "concat-imbalance"
     severity = Severity.INFO
+    remedies = ("pool_wide_branch", "dense_projection")
     options = {"max-ratio": Option(16.0, float, "largest accepted ratio of branch widths")}
 
     def check(self, graph, options):
@@ -87,6 +88,5 @@ class ConcatImbalance(Rule):
                             + ("GlobalAveragePooling2D() instead of Flatten(), or a Dense(64) "
                                "projection on that branch." if wide_src != recurrent[0] else
                                f"fewer units, or a Dense({max(narrow.size * 4, 16)}) projection "
-                               "after it.")),
-                    remedy_ids=("pool_wide_branch", "dense_projection"),
+                               "after it."))
                 )
