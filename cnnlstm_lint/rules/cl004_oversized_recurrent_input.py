@@ -44,7 +44,7 @@ class OversizedRecurrentInput(Rule):
     options = {"max-features": Option(4096, int, "largest per-step input width accepted")}
 
     def check(self, graph, options):
-        limit = options.get("max-features", 4096)
+        limit = options["max-features"]
         for node in graph.recurrent_nodes():
             if node.kind != "recurrent":
                 continue

@@ -44,7 +44,7 @@ class ConcatImbalance(Rule):
     options = {"max-ratio": Option(16.0, float, "largest accepted ratio of branch widths")}
 
     def check(self, graph, options):
-        limit = float(options.get("max-ratio", 16.0))
+        limit = float(options["max-ratio"])
         after_recurrent = None
         for node in graph.nodes():
             if node.kind != "concat":
