@@ -23,28 +23,15 @@ __version__ = "0.1.0"
 def to_graph(obj: Any, input_roles: dict[str, str] | None = None) -> ModelGraph:
     """An axis-annotated ModelGraph from a path, a keras.Model, an onnx.ModelProto, a Keras
     config dict, or a ModelGraph (returned as is). Nothing is saved to disk."""
-    from .axes import propagate
-    from .loaders import apply_input_roles, graph_from_config
+    from .loaders import annotate
+    from .loaders.formats import for_object
 
     if isinstance(obj, ModelGraph):
         return obj
-    module = type(obj).__module__ or ""
-    if module.startswith("keras") and hasattr(obj, "get_config"):
-        import keras  # the caller already has Keras: it built the model
-
-        config, name = keras.saving.serialize_keras_object(obj), f"<keras model {obj.name}>"
-        graph = graph_from_config(config, name)
-    elif type(obj).__name__ == "ModelProto" and module.startswith("onnx"):
-        from .loaders.onnx_graph import graph_from_onnx
-
-        graph = graph_from_onnx(obj, f"<onnx model {obj.graph.name}>")
-    elif isinstance(obj, dict):
-        graph = graph_from_config(obj, "<config>")
-    else:
-        return load_graph(str(obj), input_roles=input_roles)
-    apply_input_roles(graph, input_roles or {})
-    propagate(graph)
-    return graph
+    front_end = for_object(obj)
+    if front_end is None:
+        return load_graph(os.fspath(obj), input_roles=input_roles)
+    return annotate(front_end.from_object(obj), input_roles)
 
 
 class Findings(list):

@@ -70,7 +70,7 @@ def _split(values: tuple[str, ...]) -> tuple[str, ...]:
 @click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="cnnlstm-lint")
 def main() -> None:
-    """Static checks for CNN -> LSTM/GRU models (.keras, .h5, .json).
+    """Static checks for CNN -> LSTM/GRU models ({suffixes}).
 
     `cnnlstm-lint PATH...` is short for `cnnlstm-lint lint PATH...`.
     """
@@ -120,7 +120,7 @@ def _formats() -> list[str]:
 def lint_command(paths, select, extend_select, ignore, fmt, output, statistics, fail_on, exit_zero,
                  config_file, isolated, show_settings, warn_unused_ignores, baseline_file,
                  write_baseline, jobs, follow_symlinks, max_file_size, verbose) -> None:
-    """Lint model files, or directories of them (.keras .h5 .hdf5 .json .onnx)."""
+    """Lint model files, or directories of them ({suffixes})."""
     from . import baseline
     from .config import ConfigError, Resolver, at_or_above, declared_ignores
     from .engine import SelectionError, Settings, lint_files
@@ -182,6 +182,17 @@ def lint_command(paths, select, extend_select, ignore, fmt, output, statistics, 
     failing = any(at_or_above(f, fail_on or s.config.fail_on)
                   for r, s in zip(results, per_file) for f in r.findings)
     sys.exit(EXIT_FINDINGS if failing and not exit_zero else EXIT_CLEAN)
+
+
+def _name_the_formats(*commands: click.Command) -> None:
+    """Help texts list the formats the front ends read (loaders/formats)."""
+    from .loaders.formats import suffix_list
+
+    for command in commands:
+        command.help = command.help.replace("{suffixes}", suffix_list())
+
+
+_name_the_formats(main, lint_command)
 
 
 @main.command("rule")

@@ -149,24 +149,20 @@ def with_parser(path: str, settings: Settings, work: Callable[[str], Any]) -> An
     code, are worked on in a child process, so a crafted file can only fail itself; the
     result (not the graph) comes back. Every entry point that reads a file goes here."""
     from .loaders import sniff
+    from .loaders.formats import BY_NAME
     from .loaders.isolate import run_isolated
 
     fmt = sniff(path, settings.max_file_size, settings.follow_symlinks)
-    if fmt in ("hdf5", "onnx"):
-        _import_parser(fmt)  # once, here: every forked child then has it
+    front_end = BY_NAME[fmt]
+    if front_end.isolate:
+        if front_end.preload:
+            front_end.preload()  # once, here: every forked child then has the parser
         return run_isolated(work, fmt, what=f"{fmt.upper()} parser")
     return work(fmt)
 
 
 def _internal(exc: BaseException) -> str:
     return f"internal error ({type(exc).__name__}: {exc}); please report it"
-
-
-def _import_parser(fmt: str) -> None:
-    if fmt == "onnx":
-        from .loaders import onnx_graph  # noqa: F401
-    else:
-        import h5py  # noqa: F401
 
 
 @dataclass
@@ -263,11 +259,11 @@ def lint_files(targets: list[Target], settings: "Settings | list[Settings]",
     from concurrent.futures import ProcessPoolExecutor
     import multiprocessing
 
-    suffixes = {os.path.splitext(t.path)[1].lower() for t in targets}
-    if ".onnx" in suffixes:  # import once here rather than once per forked worker
-        _import_parser("onnx")
-    if suffixes & {".h5", ".hdf5"}:
-        _import_parser("hdf5")
+    from .loaders.formats import REGISTRY as FRONT_ENDS
+
+    for front_end in FRONT_ENDS:  # import native parsers once here, not once per worker
+        if front_end.preload and any(front_end.matches_suffix(t.path) for t in targets):
+            front_end.preload()
     ctx = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
     with ProcessPoolExecutor(max_workers=min(jobs, len(targets)), mp_context=ctx) as pool:
         chunk = max(1, len(targets) // (jobs * 4))  # few, large chunks: less pickling

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from .loaders import MODEL_SUFFIXES
+from .loaders.formats import SUFFIXES as MODEL_SUFFIXES
 
 # Directories nobody keeps models in that are expensive to walk.
 _SKIP_DIRS = {"__pycache__", "node_modules", "site-packages"}

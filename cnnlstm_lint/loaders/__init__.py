@@ -5,13 +5,13 @@ from __future__ import annotations
 from ..axes import propagate
 from ..graph import ModelGraph
 from .errors import LoadError, NotAModelError
+from .formats import BY_NAME, SUFFIXES
 from .keras_config import graph_from_config
-from .keras_file import read_hdf5, read_json, read_keras_zip
-from .sniff import MAX_FILE_SIZE, MODEL_SUFFIXES, sniff
+from .sniff import MAX_FILE_SIZE, sniff
+
+MODEL_SUFFIXES = SUFFIXES  # what a directory walk collects
 
 __all__ = ["sniff", "LoadError", "NotAModelError", "MODEL_SUFFIXES", "load_graph", "graph_from_config"]
-
-_READERS = {"keras_zip": read_keras_zip, "hdf5": read_hdf5, "json": read_json}
 
 
 def load_graph(path: str, input_roles: dict[str, str] | None = None, *,
@@ -21,25 +21,25 @@ def load_graph(path: str, input_roles: dict[str, str] | None = None, *,
 
     `input_roles` declares ambiguous inputs' axes by input name, e.g. {"spec": "NTFC"}.
     `fmt` is what `sniff` already said of this path, when the caller has asked it.
+    This reads in-process: entry points go through engine.with_parser, which isolates
+    the native parsers.
     """
     try:
         fmt = fmt or sniff(path, max_file_size, follow_symlinks)
-        if fmt == "onnx":
-            from .onnx_graph import graph_from_onnx, read_onnx
-
-            source, build = read_onnx(path), graph_from_onnx
-            unsafe = []
-        else:
-            source, unsafe = _READERS[fmt](path)
-            build = graph_from_config
         try:
-            graph = build(source, path)
+            graph = BY_NAME[fmt].read(path)
         except (TypeError, ValueError, KeyError, AttributeError, IndexError, OverflowError) as exc:
+            if isinstance(exc, LoadError):
+                raise
             raise LoadError(f"malformed model ({type(exc).__name__}: {exc})") from None
     except LoadError as exc:
         exc.path = path
         raise
-    graph.meta.setdefault("unsafe", []).extend(unsafe)
+    return annotate(graph, input_roles)
+
+
+def annotate(graph: ModelGraph, input_roles: dict[str, str] | None = None) -> ModelGraph:
+    """Declared input roles, then the axis provenance pass."""
     apply_input_roles(graph, input_roles or {})
     propagate(graph)
     return graph

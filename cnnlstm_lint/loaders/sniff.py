@@ -1,25 +1,22 @@
 """Decide a file's format from its first bytes, after cheap checks on what it is.
 
-The extension is only a hint for formats without a magic number (ONNX protobuf).
+Each front end in formats/ says how to recognise its files; the extension is only
+used for formats without a magic number (ONNX protobuf).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 
 from .errors import LoadError
 
-ZIP_MAGIC = b"PK\x03\x04"
-HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 LFS_POINTER = b"version https://git-lfs"
 MAX_FILE_SIZE = 2 * 1024**3  # 2 GiB: larger than any model config needs
-MODEL_SUFFIXES = (".keras", ".h5", ".hdf5", ".json", ".onnx")
 
 
 def sniff(path: str, max_size: int = MAX_FILE_SIZE, follow_symlinks: bool = False) -> str:
-    """Return 'keras_zip', 'hdf5', 'json' or 'onnx', or raise LoadError.
+    """The name of the front end that reads `path` (formats/REGISTRY), or LoadError.
 
     Checks what the path is (with lstat: a symlink is not followed unless asked) before
     opening anything, so a FIFO or device never blocks and a huge file is never read.
@@ -43,6 +40,8 @@ def sniff(path: str, max_size: int = MAX_FILE_SIZE, follow_symlinks: bool = Fals
         raise LoadError("empty file")
     if info.st_size > max_size:
         raise LoadError(f"file is {info.st_size} bytes, over the {max_size}-byte limit")
+    from .formats import REGISTRY
+
     try:
         flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | (0 if follow_symlinks else getattr(os, "O_NOFOLLOW", 0))
         fd = os.open(path, flags)  # no blocking on a FIFO swapped in after the stat
@@ -50,37 +49,17 @@ def sniff(path: str, max_size: int = MAX_FILE_SIZE, follow_symlinks: bool = Fals
             if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
                 raise LoadError("not a regular file")
             head = fh.read(1024)
-            if head.startswith(ZIP_MAGIC):
-                return "keras_zip"
-            if _hdf5_superblock(fh, info.st_size):
-                return "hdf5"
+            for fe in REGISTRY:  # formats with magic bytes
+                if fe.detect is not None and fe.detect(fh, head, info.st_size):
+                    return fe.name
     except OSError as exc:
         raise LoadError(f"cannot read: {exc.strerror}") from None
     if head.startswith(LFS_POINTER):
         raise LoadError("this is a Git LFS pointer, not a model (fetch it with `git lfs pull`)")
-    if _json_object(head):
-        return "json"
-    if path.lower().endswith(".onnx"):
-        return "onnx"
+    for fe in REGISTRY:  # formats without: by suffix
+        if fe.detect is None and fe.matches_suffix(path):
+            return fe.name
     suffix = os.path.splitext(path)[1] or "no extension"
-    raise LoadError(f"unrecognised file format ({suffix}; expected a .keras zip, "
-                    "HDF5, Keras JSON or ONNX model)")
-
-
-def _hdf5_superblock(fh, size: int) -> bool:
-    """The HDF5 signature at 0 or, after a user block, at 512, 1024, 2048, ...: where the
-    HDF5 library itself looks. Eight bytes at each, 23 reads at most for 2 GiB."""
-    offset = 0
-    while offset + len(HDF5_MAGIC) <= size:
-        fh.seek(offset)
-        if fh.read(len(HDF5_MAGIC)) == HDF5_MAGIC:
-            return True
-        offset = offset * 2 or 512
-    return False
-
-
-def _json_object(head: bytes) -> bool:
-    """Whether the text starts with `{`, in the encoding json.loads would read it in
-    (UTF-8, or UTF-16/32 told by its first bytes)."""
-    text = head.decode(json.detect_encoding(head), "replace")  # the cut may split a character
-    return text.lstrip("\ufeff \t\r\n").startswith("{")
+    titles = [fe.title for fe in REGISTRY]
+    raise LoadError(f"unrecognised file format ({suffix}; expected a "
+                    f"{', '.join(titles[:-1])} or {titles[-1]})")

@@ -1,0 +1,27 @@
+"""What a front end declares (see formats/__init__.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import IO, Any, Callable
+
+from ...graph import ModelGraph
+
+
+@dataclass(frozen=True)
+class FrontEnd:
+    name: str  # the format's id, e.g. "keras_zip" (what sniff returns)
+    title: str  # for messages, e.g. ".keras zip"
+    suffixes: tuple[str, ...]  # lower case, with the dot
+    # (file opened for reading, its first 1024 bytes, its size) -> is it this format?
+    # None: recognised by suffix alone.
+    detect: Callable[[IO[bytes], bytes, int], bool] | None
+    read: Callable[[str], ModelGraph]  # path -> graph (axes not yet propagated)
+    isolate: bool = False  # the parser is native code: read in a child process
+    preload: Callable[[], None] | None = None  # import the parser before forking children
+    accepts: Callable[[Any], bool] | None = None  # an in-memory object it can read
+    from_object: Callable[[Any], ModelGraph] | None = None
+    in_hook: bool = True  # pre-commit runs on every file with these suffixes
+
+    def matches_suffix(self, path: str) -> bool:
+        return path.lower().endswith(self.suffixes)
