@@ -153,19 +153,32 @@ def canonical(class_name: str, conf: dict) -> tuple[str, dict]:
         attrs["dims"] = _ints(conf.get("dims")) or []
     elif kind == "dense":
         attrs["units"] = _int(conf.get("units"))
+        attrs["activation"] = _activation(conf.get("activation"))
     elif kind == "recurrent":
         attrs.update(_recurrent_attrs(class_name, conf))
     elif kind == "embedding":
         attrs["units"] = _int(conf.get("output_dim"))
+        attrs["vocab"] = _int(conf.get("input_dim"))
     elif kind == "repeat":
         attrs["n"] = _int(conf.get("n"))
     elif kind == "concat":
         attrs["axis"] = _int(conf.get("axis", -1)) if _int(conf.get("axis", -1)) is not None else -1
     elif kind == "dropout":
         attrs["rate"] = _rate(conf.get("rate", conf.get("stddev", 0.0)))
+    elif kind == "activation":
+        attrs["activation"] = _activation(conf.get("activation")) if class_name == "Activation" \
+            else class_name.lower()  # Softmax, ReLU, ...
     elif kind == "flatten":
         attrs["channels_first"] = conf.get("data_format") == "channels_first"
     return kind, attrs
+
+
+def _activation(value: Any) -> str:
+    """An activation's name: a string, or a serialised activation object."""
+    if isinstance(value, dict):
+        value = (value.get("config") or {}).get("name") if isinstance(value.get("config"), dict) \
+            else value.get("class_name")
+    return str(value) if isinstance(value, str) and value else "linear"
 
 
 def _recurrent_attrs(class_name: str, conf: dict) -> dict:

@@ -7,10 +7,8 @@ out flattened. Opaque layers (Lambda, custom classes) are refused, never deseria
 
 from __future__ import annotations
 
-import copy
-import re
-
 from ..graph import ModelGraph, Node
+from ..loaders.keras_layers import NotRebuildable, has_keras_form, safe_name, to_keras_layer
 
 
 class BudgetExhausted(Exception):
@@ -21,52 +19,19 @@ class ProbeError(Exception):
     """The probe cannot go on; the message is one line saying why."""
 
 
-# keys that tf.keras 2.x configs carry and Keras 3 layers no longer accept
-_LEGACY_KEYS = ("batch_input_shape", "batch_shape", "input_shape", "time_major")
-
-
-def safe_name(node_id: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]", "_", node_id)
-
-
-def layer_config(class_name: str, name: str, **config) -> dict:
-    """A Keras 3 layer dict, as the rewrites create new layers."""
-    return {"module": "keras.layers", "class_name": class_name, "registered_name": None,
-            "config": {"name": name, **config}}
-
-
-def _clean(layer: dict) -> dict:
-    """A copy without call history, without keys Keras 3 rejects, and with the module of
-    built-in classes filled in (HDF5 and tf.keras 2.x configs leave it out)."""
-    from ..loaders.keras_config import is_builtin_layer
-
-    layer = copy.deepcopy(layer)
-    layer.pop("inbound_nodes", None)
-    layer.pop("build_config", None)
-    stack = [layer]
-    while stack:
-        item = stack.pop()
-        if not item.get("module") and is_builtin_layer(str(item.get("class_name"))):
-            item["module"] = "keras.layers"
-        conf = item.get("config")
-        if isinstance(conf, dict):
-            for key in _LEGACY_KEYS:
-                conf.pop(key, None)
-            stack += [v for v in conf.values() if isinstance(v, dict) and "class_name" in v]
-    return layer
-
-
 def make_layer(node: Node):
     import keras
 
     if node.attrs.get("unsafe"):  # never hand such a config to Keras, safe_mode or not
         raise ProbeError(f"layer `{node.id}` ({node.op}) holds unsafe content (CL900): "
                          f"{node.attrs['unsafe'][0]}; the probe does not rebuild it")
-    if node.kind == "opaque" or "keras_layer" not in node.attrs:
+    if node.kind == "opaque" or not has_keras_form(node):
         raise ProbeError(f"layer `{node.id}` ({node.op}) is not rebuilt: its code is never run, "
                          "so the probe cannot train this model")
-    layer_dict = _clean(node.attrs["keras_layer"])
-    layer_dict["config"]["name"] = safe_name(node.id)
+    try:
+        layer_dict = to_keras_layer(node)
+    except NotRebuildable as exc:
+        raise ProbeError(str(exc)) from None
     try:
         layer = keras.saving.deserialize_keras_object(layer_dict, safe_mode=True)
     except Exception as exc:  # Keras raises many types for configs it rejects

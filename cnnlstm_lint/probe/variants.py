@@ -13,7 +13,6 @@ from typing import Callable
 
 from ..findings import Finding
 from ..graph import ModelGraph, Node
-from .rebuild import layer_config, safe_name
 
 _MAP_KINDS = {"conv", "pool", "resize", "norm", "activation", "dropout", "identity"}
 _PER_FRAME_KINDS = {"conv", "pool", "resize", "norm", "activation", "dropout", "identity"}
@@ -35,14 +34,14 @@ class Variant:
 # -- small graph edits ------------------------------------------------------------------
 
 
-def _new_node(graph: ModelGraph, base: str, kind: str, class_name: str, per_step: int,
-              **config) -> Node:
+def _new_node(graph: ModelGraph, base: str, kind: str, op: str, per_step: int,
+              **attrs) -> Node:
+    """A canonical node (kind and attributes, as a front end makes them); the loaders'
+    round trip (loaders/keras_layers.py) turns it into a layer."""
     node_id, n = base, 1
     while node_id in graph:
         node_id, n = f"{base}_{n}", n + 1
-    layer = layer_config(class_name, safe_name(node_id), **config)
-    return graph.add_node(Node(node_id, kind, class_name, {"keras_layer": layer},
-                               per_step=per_step))
+    return graph.add_node(Node(node_id, kind, op, attrs, per_step=per_step))
 
 
 def _chain(graph: ModelGraph, src: tuple[str, int], nodes: list[Node]) -> tuple[str, int]:
@@ -132,13 +131,14 @@ def _summary_head(graph: ModelGraph, finding: Finding, pooling: str) -> str:
         raise NotApplicable(f"`{rec.id}` returns sequences, which a pooled head cannot give")
     start = _feature_map(graph, rec)
     rank = _step_rank(start) - 2
-    fmt = "channels_first" if _channels_first(graph, start) else "channels_last"
+    channels_first = _channels_first(graph, start)
     if pooling == "gap":
         first = _new_node(graph, f"{start.id}_gap", "global_pool",
-                          f"GlobalAveragePooling{rank}D", rec.per_step, data_format=fmt)
+                          f"GlobalAveragePooling{rank}D", rec.per_step, rank=rank,
+                          channels_first=channels_first)
     else:
         first = _new_node(graph, f"{start.id}_flatten", "flatten", "Flatten", rec.per_step,
-                          data_format=fmt)
+                          channels_first=channels_first)
     dense = _new_node(graph, f"{rec.id}_dense", "dense", "Dense", rec.per_step,
                       units=_head_units(rec), activation="relu")
     _replace_segment(graph, start, rec, [first, dense], keep_end=False)
@@ -174,14 +174,13 @@ def _timedistributed_cnn(graph: ModelGraph, finding: Finding) -> str:
         raise NotApplicable("only 2-D per-frame layers are moved under TimeDistributed")
     nodes = []
     for old in frame_layers:
-        node = _new_node(graph, f"td_{old.id}", old.kind, old.op, old.per_step + 1)
-        node.attrs = {**old.attrs, "keras_layer": copy.deepcopy(old.attrs["keras_layer"])}
-        nodes.append(node)
+        nodes.append(_new_node(graph, f"td_{old.id}", old.kind, old.op, old.per_step + 1,
+                               **copy.deepcopy(old.attrs)))
     # A per-frame CNN is summarised by pooling; raw frames (no conv moved) are flattened.
     has_conv = any(n.kind == "conv" for n in frame_layers)
     summary = "GlobalAveragePooling2D" if has_conv else "Flatten"
     nodes.append(_new_node(graph, f"td_{summary.lower()}", "global_pool" if has_conv else "flatten",
-                           summary, 1))
+                           summary, 1, rank=2))
     _replace_segment(graph, clip, rec, nodes, keep_end=True)
     moved = ", ".join([n.op for n in frame_layers] + [summary])
     return f"TimeDistributed({moved}) over the frames of `{clip.id}`, straight into `{rec.id}`"
@@ -192,7 +191,7 @@ def _flatten_to_pooling(graph: ModelGraph, flat: Node) -> str:
     (src, _, _), = graph.input_edges(flat.id)
     rank = _step_rank(graph.node(src)) - 2
     pool = _new_node(graph, f"{flat.id}_gap", "global_pool", f"GlobalAveragePooling{rank}D",
-                     flat.per_step)
+                     flat.per_step, rank=rank)
     _replace_segment(graph, graph.node(src), flat, [pool], keep_end=False)
     return f"GlobalAveragePooling{rank}D() instead of `{flat.id}` (Flatten)"
 
@@ -236,19 +235,9 @@ def _dropout_before_head(graph: ModelGraph, finding: Finding) -> str:
 def _recurrent_dropout(graph: ModelGraph, finding: Finding) -> str:
     changed = []
     for node in graph.nodes():
-        if not node.is_recurrent:
-            continue
-        layer = copy.deepcopy(node.attrs["keras_layer"])
-        targets = [layer["config"]]
-        for key in ("layer", "backward_layer", "cell"):  # Bidirectional / RNN wrappers
-            inner = layer["config"].get(key)
-            if isinstance(inner, dict):
-                targets.append(inner.get("config", {}))
-        for conf in targets:
-            if "units" in conf or "filters" in conf:
-                conf["dropout"], conf["recurrent_dropout"] = 0.2, 0.2
-        node.attrs = {**node.attrs, "keras_layer": layer}
-        changed.append(f"`{node.id}`")
+        if node.is_recurrent:
+            node.attrs = {**node.attrs, "dropout": 0.2, "recurrent_dropout": 0.2}
+            changed.append(f"`{node.id}`")
     return f"dropout=0.2, recurrent_dropout=0.2 on {', '.join(changed)}"
 
 
