@@ -14,77 +14,14 @@ its canonical attributes (set by the loaders, framework-neutral).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Callable, NamedTuple, Sequence
+from typing import Callable, Sequence
 
+# The value types live in axis_types (graph.py needs them too); re-exported here, where
+# the rest of the package has always imported them from.
+from .axis_types import (MAX_EXACT, MAX_SIZE, MAX_SYMBOLS, ROLES, Axis, Shape, Source, Sym,  # noqa: F401
+                         _merge_adjacent, _product, axis_dim, bounded, sym_product)
 from .graph import ModelGraph, Node, TensorInfo
-
-ROLES = ("batch", "time", "spatial", "channel", "feature", "scrambled", "unknown")
-
-Shape = tuple["Axis", ...]
-
-# No tensor has more elements than MAX_SIZE. An axis size read from a file or computed
-# (products of axes, sums) beyond it is hostile or garbage and is unknown (None): never a
-# huge int, whose arithmetic is slow and which Python refuses to print. Exact products that
-# only group axes (Reshape targets, their shape arithmetic) may reach MAX_EXACT, a rank-8
-# tensor of MAX_SIZE axes, so that provenance survives absurd but finite sizes; beyond it
-# they are unknown too.
-MAX_SIZE = 2**62
-MAX_EXACT = MAX_SIZE**8
-MAX_SYMBOLS = 16  # a Sym over more dynamic axes than this is unknown
-
-
-def bounded(size: int | None, limit: int = MAX_SIZE) -> int | None:
-    """`size`, or None when it is unknown or beyond `limit` in magnitude."""
-    return None if size is None or not -limit <= size <= limit else size
-
-
-class Source(NamedTuple):
-    """An axis where it got its meaning: (node, axis index, role), plus size and label."""
-
-    node: str
-    axis: int
-    role: str
-    size: int | None
-    label: str  # N, T, H, W, D, L, C, F or ? -- for messages
-
-    def describe(self) -> str:
-        size = "?" if self.size is None else self.size
-        return f"{self.label} {size}"
-
-
-@dataclass(frozen=True)
-class Axis:
-    size: int | None
-    role: str
-    parts: tuple[tuple[Source, int | None], ...] = ()
-
-    @property
-    def origin(self) -> frozenset[Source]:
-        return frozenset(src for src, _ in self.parts)
-
-    @property
-    def sources(self) -> list[Source]:
-        """Distinct sources in memory order."""
-        seen: list[Source] = []
-        for src, _ in self.parts:
-            if src not in seen:
-                seen.append(src)
-        return seen
-
-    def describe(self) -> str:
-        """E.g. 'H 15 × W 15 of max_pooling2d' or 'C 32 of conv2d'."""
-        if not self.parts:
-            return "a new axis"
-        groups: list[tuple[str, list[str]]] = []
-        for src, size in _merge_adjacent(self.parts):
-            text = src.describe() if size == src.size else f"{size} of {src.describe()}"
-            if groups and groups[-1][0] == src.node:
-                groups[-1][1].append(text)
-            else:
-                groups.append((src.node, [text]))
-        return " × ".join(f"{' × '.join(texts)} of {node}" for node, texts in groups)
-
+from .shape_expr import ShapeExpr, evaluate
 
 # ---------------------------------------------------------------------------------
 # building blocks
@@ -94,30 +31,6 @@ def new_axis(node: str, index: int, role: str, size: int | None, label: str) -> 
     size = bounded(size)  # every size from a file (inputs, units, filters) enters here
     src = Source(node, index, role, size, label)
     return Axis(size, role, ((src, size),))
-
-
-def _product(sizes: Sequence[int | None], limit: int = MAX_SIZE) -> int | None:
-    """The product of sizes; None if one is unknown or the product is beyond `limit`."""
-    total = 1
-    for s in sizes:
-        if s is None:
-            return None
-        total = bounded(total * s, limit)  # checked per factor: no intermediate grows huge
-        if total is None:
-            return None
-    return total
-
-
-def _merge_adjacent(parts: Sequence[tuple[Source, int | None]]) -> list[tuple[Source, int | None]]:
-    """Join neighbouring pieces of one source (a split undone by a later merge)."""
-    merged: list[tuple[Source, int | None]] = []
-    for src, size in parts:
-        if merged and merged[-1][0] == src:
-            prev = merged[-1][1]
-            merged[-1] = (src, None if prev is None or size is None else bounded(prev * size))
-        else:
-            merged.append((src, size))
-    return merged
 
 
 def merged_role(roles: set[str]) -> str:
@@ -149,75 +62,6 @@ def merge(axes: Sequence[Axis]) -> Axis:
 
 _BIG_PRIMES = (1000000007, 1000000009, 1000000021, 1000000033, 1000000087, 1000000093,
                1000000097, 1000000103, 1000000123, 1000000181)
-
-
-@dataclass(frozen=True)
-class Sym:
-    """A dimension known only at run time: coeff × the product of dynamic source axes.
-
-    Exporters compute Reshape targets from Shape ops (e.g. [N, H·W, C] with a symbolic
-    batch N); evaluating them to Syms keeps the grouping exact without knowing N.
-    """
-
-    coeff: int
-    symbols: tuple[Source, ...] = ()
-
-    @staticmethod
-    def of(value: "int | Sym") -> "Sym":
-        return value if isinstance(value, Sym) else Sym(int(value))
-
-    def times(self, other: "int | Sym") -> "Sym | None":
-        """The product; None (unknown) when its coefficient or symbol count is beyond bounds."""
-        other = Sym.of(other)
-        coeff = bounded(self.coeff * other.coeff, MAX_EXACT)
-        if coeff is None or len(self.symbols) + len(other.symbols) > MAX_SYMBOLS:
-            return None
-        return Sym(coeff, _sorted_sources(self.symbols + other.symbols))
-
-    def divide(self, other: "int | Sym") -> "Sym | None":
-        other = Sym.of(other)
-        rest = list(self.symbols)
-        for sym in other.symbols:
-            if sym not in rest:
-                return None
-            rest.remove(sym)
-        if other.coeff == 0 or self.coeff % other.coeff:
-            return None
-        return Sym(self.coeff // other.coeff, tuple(rest))
-
-    def simplify(self) -> "int | Sym":
-        return self.coeff if not self.symbols else self
-
-    def __repr__(self) -> str:
-        names = [s.label if s.label not in ("?", "") else f"{s.node}[{s.axis}]" for s in self.symbols]
-        return "·".join(([str(self.coeff)] if self.coeff != 1 or not names else []) + names)
-
-
-def _sorted_sources(sources) -> tuple[Source, ...]:
-    return tuple(sorted(sources, key=lambda s: (s.node, s.axis, s.label)))
-
-
-def sym_product(values: Sequence["int | Sym | None"]) -> "int | Sym | None":
-    """The product of ints and Syms, simplified; None if one is unknown or it is too big."""
-    total: Sym | None = Sym(1)
-    for v in values:
-        if v is None or total is None:
-            return None
-        total = total.times(v)
-    return None if total is None else total.simplify()
-
-
-def axis_dim(axis: Axis) -> "int | Sym | None":
-    """An axis' size as an int, or as a Sym over its dynamic source axes."""
-    if axis.size is not None:
-        return axis.size
-    if not axis.parts:
-        return None
-    known = _product([size for _, size in axis.parts if size is not None], MAX_EXACT)
-    dynamic = [src for src, size in axis.parts if size is None]
-    if known is None or len(dynamic) > MAX_SYMBOLS:
-        return None
-    return Sym(known, _sorted_sources(dynamic))
 
 
 def reshape(axes: Sequence[Axis], target: Sequence["int | Sym"]) -> Shape | None:
@@ -462,13 +306,15 @@ def _flatten(node: Node, ins: list[Shape]) -> list[Shape | None]:
     return [(x[0], merge(rest)) if rest else (x[0], Axis(1, "feature", ()))]
 
 
-def _reshape(node: Node, ins: list[Shape]) -> list[Shape | None]:
+def _reshape(node: Node, ins: list[Shape], by_slot: dict[int, Shape | None] | None = None,
+             ) -> list[Shape | None]:
     """Keras: `target` excludes the batch axis. ONNX (`full`): it covers every axis and may
-    be a function of the input axes, evaluated now that they are known."""
+    be a ShapeExpr over the axes of the node's inputs (`by_slot`: the reshaped tensor and
+    the tensors its Shape ops read), evaluated now that they are known."""
     x = ins[0]
     target = node.attrs.get("target")
-    if callable(target):
-        target = target(x)
+    if isinstance(target, ShapeExpr):
+        target = evaluate(target, {**(by_slot or {}), 0: x})  # slot 0 as this handler sees it
     out = None
     if target is not None:
         node.attrs["resolved_target"] = list(target)
@@ -702,6 +548,12 @@ def _with_steps(shape: Shape | None, carried: tuple[Axis, ...]) -> Shape | None:
     return (shape[0], *carried, *shape[1:])
 
 
+def _axes_by_slot(graph: ModelGraph, node_id: str) -> dict[int, Shape | None]:
+    """The axes of every input of a node, aux ones included, by input slot."""
+    return {slot: graph.tensor(u, out).axes
+            for u, out, slot in graph.input_edges(node_id, aux=True)}
+
+
 def propagate(graph: ModelGraph) -> None:
     """Annotate every node's output tensors with axes, in topological order."""
     for node in graph.nodes():
@@ -716,7 +568,10 @@ def propagate(graph: ModelGraph) -> None:
             outs: list[Shape | None] = [seed_input(node)]
         elif node.kind in HANDLERS and shapes and all(s is not None for s in shapes):
             try:
-                outs = HANDLERS[node.kind](node, shapes)  # type: ignore[arg-type]
+                if node.kind == "reshape":  # a computed target also reads the aux inputs
+                    outs = _reshape(node, shapes, _axes_by_slot(graph, node.id))  # type: ignore[arg-type]
+                else:
+                    outs = HANDLERS[node.kind](node, shapes)  # type: ignore[arg-type]
             except (TypeError, ValueError, KeyError, IndexError, ZeroDivisionError, OverflowError):
                 # attributes the config got wrong: the layer stays unjudged, never a crash
                 node.notes.append(f"attributes of {node.op} do not fit its input shape")

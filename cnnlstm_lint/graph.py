@@ -7,12 +7,11 @@ axes.py annotates each node's output tensors with axis provenance; rules only re
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Iterator
+from typing import Iterator
 
 import networkx as nx
 
-if TYPE_CHECKING:
-    from .axes import Axis
+from .axis_types import Axis  # the value type only: graph.py never imports axes.py
 
 RECURRENT_KINDS = frozenset({"recurrent", "conv_recurrent"})
 

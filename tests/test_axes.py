@@ -7,8 +7,14 @@ graph_from_config and annotated with propagate().
 
 from __future__ import annotations
 
+import ast
+import os
+import subprocess
+import sys
+
 import pytest
 
+import cnnlstm_lint.axes
 from cnnlstm_lint.axes import Axis, Source, aligned_permutation, merge, new_axis, propagate, reshape
 from cnnlstm_lint.loaders import graph_from_config
 from kbuild import (Functional, bidirectional, concatenate, conv1d, conv2d, conv2d_transpose,
@@ -496,3 +502,55 @@ def test_opaque_lambda_passes_only_recorded_shapes():
     assert all(a.role == "unknown" for a in axes(g, "scale")[1:])  # roles are never guessed
     assert g.tensor("mystery").axes is None
     assert g.tensor("reshape_1").axes is None
+
+
+# ---------------------------------------------------------------------------------
+# layering: the value types stand alone, graph.py and axes.py do not import each other
+
+_PACKAGE = os.path.dirname(os.path.abspath(cnnlstm_lint.axes.__file__))
+
+_IMPORT_ORDER = r"""
+import sys, types
+# the package without its __init__ (which loads the loaders, and with them axes.py)
+pkg = types.ModuleType("cnnlstm_lint")
+pkg.__path__ = [sys.argv[1]]
+sys.modules["cnnlstm_lint"] = pkg
+
+def loaded():
+    return sorted(m for m in sys.modules if m.startswith("cnnlstm_lint."))
+
+import cnnlstm_lint.axis_types
+assert loaded() == ["cnnlstm_lint.axis_types"], loaded()
+import cnnlstm_lint.shape_expr
+assert loaded() == ["cnnlstm_lint.axis_types", "cnnlstm_lint.shape_expr"], loaded()
+import cnnlstm_lint.graph
+assert "cnnlstm_lint.axes" not in loaded(), loaded()
+import cnnlstm_lint.axes
+from cnnlstm_lint.axes import Axis, Source, Sym
+assert (Axis, Source, Sym) == (cnnlstm_lint.axis_types.Axis, cnnlstm_lint.axis_types.Source,
+                               cnnlstm_lint.axis_types.Sym)
+assert "onnx" not in sys.modules
+print("ok")
+"""
+
+
+def test_axis_types_graph_and_axes_import_in_one_direction():
+    proc = subprocess.run([sys.executable, "-c", _IMPORT_ORDER, _PACKAGE],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr
+
+
+@pytest.mark.parametrize("module, forbidden", [
+    ("axis_types.py", {"graph", "axes", "shape_expr", "loaders"}),
+    ("shape_expr.py", {"graph", "axes", "loaders"}),
+    ("graph.py", {"axes", "loaders"}),
+    ("loaders/onnx_graph.py", {"axes"}),  # the loader hands data to axes.py, never calls it
+])
+def test_no_import_of_a_later_layer_even_for_type_checking(module, forbidden):
+    path = os.path.join(_PACKAGE, module)
+    imported = set()
+    for node in ast.walk(ast.parse(open(path, encoding="utf-8").read())):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            imported.add((node.module or "").split(".")[0])
+            imported |= {alias.name for alias in node.names} if not node.module else set()
+    assert not imported & forbidden, (module, imported & forbidden)

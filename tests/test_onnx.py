@@ -1,7 +1,9 @@
 """ONNX front end: the same diagnoses as Keras, on graphs from tf2onnx and hand-built ones."""
 
+import io
 import json
 import os
+import pickle
 import re
 import subprocess
 import sys
@@ -219,3 +221,58 @@ def test_conversion_regenerates_the_same_codes(tmp_path):
         fresh = {c for c, _ in codes_and_layers(str(tmp_path / f"{name}.onnx"))}
         committed = {c for c, _ in codes_and_layers(os.path.join(ONNX_DIR, f"{name}.onnx"))}
         assert fresh == committed, name
+
+
+# -- the graph is plain data ---------------------------------------------------------
+
+ALL_ONNX = sorted([os.path.join(ONNX_DIR, f) for f in os.listdir(ONNX_DIR) if f.endswith(".onnx")]
+                  + [os.path.join(SAMPLES, "torch", f) for f in os.listdir(os.path.join(SAMPLES, "torch"))
+                     if f.endswith(".onnx")])
+
+
+class _NoProtobuf(pickle.Pickler):
+    """Pickles as usual and records every object from onnx or protobuf it meets."""
+
+    def __init__(self, file):
+        super().__init__(file)
+        self.foreign: set[str] = set()
+
+    def persistent_id(self, obj):
+        module = type(obj).__module__ or ""
+        if module.startswith(("onnx", "google")):
+            self.foreign.add(f"{module}.{type(obj).__qualname__}")
+        return None
+
+
+@pytest.mark.parametrize("path", ALL_ONNX, ids=os.path.basename)
+def test_an_onnx_graph_pickles_without_protobuf_and_lints_the_same(path):
+    """What comes back from the isolated parser child is a pickle: the graph must be plain
+    data (Reshape targets as ShapeExprs, not closures over the loader and its protobuf)."""
+    from cnnlstm_lint.axes import propagate
+    from cnnlstm_lint.engine import lint_graph
+    from cnnlstm_lint.loaders.onnx_graph import graph_from_onnx, read_onnx
+
+    raw = graph_from_onnx(read_onnx(path), path)  # before axes: the targets are unevaluated
+    pickler = _NoProtobuf(io.BytesIO())
+    pickler.dump(raw)
+    assert not pickler.foreign
+    copy = pickle.loads(pickle.dumps(raw))
+    propagate(raw)
+    propagate(copy)
+    expected = [f.as_dict() for f in lint_graph(raw)]
+    assert [f.as_dict() for f in lint_graph(copy)] == expected
+    loaded = cnnlstm_lint.load_graph(path)  # annotated, as the engine has it
+    again = pickle.loads(pickle.dumps(loaded))
+    assert [f.as_dict() for f in lint_graph(again)] == expected
+    assert [t.axes for n in again.nodes() for t in n.outputs] == \
+        [t.axes for n in loaded.nodes() for t in n.outputs]
+
+
+def test_an_onnx_graph_comes_back_from_the_isolated_parser():
+    from cnnlstm_lint.loaders.isolate import run_isolated
+
+    if not hasattr(os, "fork"):
+        pytest.skip("isolation needs fork; elsewhere the parser runs in-process")
+    path = os.path.join(SAMPLES, "torch", "spatial_reshape.ts.onnx")
+    graph = run_isolated(cnnlstm_lint.load_graph, path)
+    assert {f.code for f in cnnlstm_lint.lint(graph)} == {f.code for f in cnnlstm_lint.lint(path)} != set()

@@ -2,10 +2,11 @@
 
 Tensors are sorted into *data* (computed from the graph inputs: these become ModelGraph
 nodes and edges), *constants* (initializers, Constant) and *shape values* (computed from
-Shape ops: the run-time Reshape targets exporters build). Shape values are evaluated
-symbolically — as products of input axes such as [N, H·W, C] — when the Reshape they feed
-is annotated, so provenance stays exact with a dynamic batch. External data is never
-read: only the graph is needed.
+Shape ops: the run-time Reshape targets exporters build). A Reshape's shape value is
+compiled into a ShapeExpr (plain data, see shape_expr.py) that axes.py evaluates
+symbolically — as products of input axes such as [N, H·W, C] — so provenance stays exact
+with a dynamic batch. The ModelGraph keeps no reference to the protobuf or this builder.
+External data is never read: only the graph is needed.
 """
 
 from __future__ import annotations
@@ -14,14 +15,15 @@ import math
 import os
 import posixpath
 import re
-from typing import Any, Callable
+from typing import Any
 
 import onnx  # this module is imported only to read ONNX files
 from google.protobuf.message import DecodeError
 from onnx import AttributeProto, TensorProto, helper, numpy_helper
 
-from ..axes import MAX_EXACT, MAX_SIZE, Axis, Sym, axis_dim, bounded, sym_product
+from ..axis_types import MAX_SIZE
 from ..graph import Location, ModelGraph, Node
+from ..shape_expr import MAX_SHAPE_RANK, UNKNOWN, ShapeExpr, const_step
 from .errors import LoadError
 
 _ACTIVATIONS = {"Relu", "LeakyRelu", "PRelu", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Elu",
@@ -42,12 +44,15 @@ _KNOWN_DOMAINS = {"", "ai.onnx", "ai.onnx.ml"}
 MAX_SUBGRAPH_DEPTH = 8
 MAX_CONST_ELEMENTS = 4096  # constant values read: shape vectors and indices, never weights
 # Shape values (Reshape targets computed by Shape -> Gather -> Mul -> Concat ...): exporters
-# make short computations over vectors as long as a rank. Anything longer, deeper or with
-# entries beyond axes.MAX_EXACT is hostile and is unknown (the Reshape then has an unknown
-# shape) rather than refused: the rest of the model is still judged.
-MAX_SHAPE_RANK = 64
-MAX_SHAPE_DEPTH = 64  # nested shape ops evaluated (recursively) for one value
+# make short computations over vectors as long as a rank. Anything longer (shape_expr.
+# MAX_SHAPE_RANK), deeper or with entries beyond axis_types.MAX_EXACT is hostile and is
+# unknown (the Reshape then has an unknown shape) rather than refused: the rest of the
+# model is still judged.
+MAX_SHAPE_DEPTH = 64  # nested shape ops in one Reshape target (its longest chain)
 MAX_SHAPE_NODES = 256  # shape-value tensors walked for one Reshape target
+# shape ops whose value is their first input's (as entries of a shape vector)
+_SHAPE_ALIASES = {"Cast", "Identity", "Squeeze", "Unsqueeze", "Reshape", "Flatten"}
+_SHAPE_ARITH = {"Mul": "mul", "Div": "div", "Add": "add", "Sub": "sub"}
 
 
 def read_onnx(path: str):
@@ -109,7 +114,6 @@ class _OnnxBuilder:
                 self.value_shapes.setdefault(vi.name, dims)
         self.data: dict[str, tuple[str, int]] = {}  # data tensor -> (node id, output index)
         self.shape_nodes: dict[str, Any] = {}  # shape-value tensor -> the ONNX node making it
-        self.shape_cache: dict[str, list | None] = {}
         self.next_suffix: dict[str, int] = {}  # name -> the first n that `name~n` may be free
 
     def _external_data_unsafe(self) -> list[tuple[str, str]]:
@@ -359,14 +363,18 @@ class _OnnxBuilder:
                               "keepdims": bool(a.get("keepdims", 1)), "_data_inputs": ins[:1]}
         if op == "Flatten":
             axis = a.get("axis", 1)
-            return "reshape", {"full": True, "target": _flatten_target(axis)}
+            # [prod(x[:axis]), prod(x[axis:])]: its zeros are sizes, not ONNX's "copy" zeros
+            return "reshape", {"full": True, "target": ShapeExpr((("flatten", axis),), allowzero=True)}
         if op == "Reshape":
             shape_name = ins[1]
             deps = self._shape_deps(shape_name)
             if deps is None:  # a shape computation too large to be an exporter's
                 return "reshape", {"full": True, "_data_inputs": ins[:1], "target": None}
+            # the deps become aux inputs 1, 2, ... after the reshaped tensor (slot 0)
+            slots = {tensor: 1 + i for i, tensor in enumerate(deps)}
+            target = self._shape_expr(shape_name, slots, bool(a.get("allowzero", 0)))
             return "reshape", {"full": True, "_data_inputs": ins[:1], "_shape_deps": deps,
-                               "target": self._reshape_target(shape_name, bool(a.get("allowzero", 0)))}
+                               "target": target}
         if op == "Transpose":
             return "transpose", {"perm": list(a["perm"]) if "perm" in a else None}
         if op in ("Squeeze", "Unsqueeze"):
@@ -510,143 +518,96 @@ class _OnnxBuilder:
                     stack.append(inp)
         return deps
 
-    def _reshape_target(self, name: str, allowzero: bool) -> Callable:
-        def target(x: tuple[Axis, ...]):
-            values = self._shape_value(name)
-            if values is None:
-                return None
-            out = []
-            for i, v in enumerate(values):
-                if v == 0 and not allowzero:  # ONNX: 0 copies the input dimension
-                    if i >= len(x):
-                        return None
-                    v = axis_dim(x[i])
-                if v is None:
-                    return None
-                out.append(v.simplify() if isinstance(v, Sym) else v)
-            return out
-        return target
+    def _shape_expr(self, name: str, slots: dict[str, int], allowzero: bool) -> ShapeExpr:
+        """Compile the computation of shape tensor `name` into a ShapeExpr: one step per
+        tensor, in dependency order (a shared subcomputation is one step, so the program is
+        linear in the subgraph, which _shape_deps has bounded to MAX_SHAPE_NODES tensors).
+        `slots` gives the aux input slot of each data tensor a Shape op reads. A chain
+        deeper than MAX_SHAPE_DEPTH makes the target unknown."""
+        steps: list[tuple] = []
 
-    def _axes_of(self, tensor: str) -> tuple[Axis, ...] | None:
-        node_id, out = self.data[tensor]
-        return self.graph.tensor(node_id, out).axes
+        def emit(step: tuple) -> int:
+            steps.append(step)
+            return len(steps) - 1
 
-    def _shape_value(self, name: str, depth: int = 0) -> list | None:
-        """A 1-D shape tensor's entries as ints or Syms (None: unknown entries), or None when
-        it cannot be known or is out of bounds (longer than MAX_SHAPE_RANK, nested deeper
-        than MAX_SHAPE_DEPTH, an entry beyond MAX_EXACT)."""
-        if name in self.shape_cache:
-            return self.shape_cache[name]
-        if depth > MAX_SHAPE_DEPTH:
-            return None
-        self.shape_cache[name] = None  # guards against cycles
-        value = self._evaluate(name, depth)
-        if value is not None and (len(value) > MAX_SHAPE_RANK or any(
-                isinstance(v, int) and bounded(v, MAX_EXACT) is None for v in value)):
-            value = None
-        self.shape_cache[name] = value
-        return value
+        ref: dict[str, int | None] = {"": None}  # tensor -> its step (None: unknown/missing)
+        height: dict[str, int] = {"": 0}  # the longest chain of shape ops below a tensor
+        stack = [name]  # an explicit stack: no recursion, whatever the nesting
+        visiting: set[str] = set()  # tensors whose inputs are being compiled
+        while stack:
+            tensor = stack[-1]
+            if tensor in ref:
+                stack.pop()
+                continue
+            node = None if tensor in self.const_values else self.shape_nodes.get(tensor)
+            used = self._shape_inputs(node)
+            pending = [t for t in used if t not in ref]
+            if pending:
+                if any(t in visiting for t in pending):  # names reused in a loop: hostile
+                    return ShapeExpr((UNKNOWN,), allowzero)
+                visiting.add(tensor)
+                stack += reversed(pending)  # compiled left to right
+                continue
+            stack.pop()
+            height[tensor] = 1 + max((height[t] for t in used), default=-1)
+            ref[tensor] = self._shape_step(tensor, node, [ref[t] for t in used], slots, emit)
+        root = ref[name]
+        if root is None or height[name] > MAX_SHAPE_DEPTH:
+            return ShapeExpr((UNKNOWN,), allowzero)
+        if root != len(steps) - 1:  # the target is an alias of an earlier step
+            emit(("concat", (root,)))
+        return ShapeExpr(tuple(steps), allowzero)
 
-    def _evaluate(self, name: str, depth: int) -> list | None:
-        if name in self.const_values:
-            value = self.const_values[name]
-            try:
-                return None if value is None else [int(v) for v in _flat(value)]
-            except (TypeError, ValueError, OverflowError):  # inf, NaN, strings: not a shape
-                return None
-        node = self.shape_nodes.get(name)
+    @staticmethod
+    def _shape_inputs(node) -> list[str]:
+        """The inputs a shape op's value is computed from ('' for a missing one)."""
         if node is None:
-            return None
-        op, a, ins = node.op_type, _attrs(node), list(node.input)
-        if op == "Shape":
-            axes = self._axes_of(ins[0]) if ins[0] in self.data else None
-            if axes is None:
-                return None
-            dims = [axis_dim(ax) for ax in axes]
-            start, end = a.get("start", 0), a.get("end", len(dims))
-            return dims[start:end]
-        args = [self._shape_value(i, depth + 1) if i else None for i in ins]
-        if op in ("Cast", "Identity", "Squeeze", "Unsqueeze", "Reshape", "Flatten"):
-            return args[0]
-        if op == "Gather":
-            if args[0] is None or args[1] is None:
-                return None
-            try:
-                return [args[0][int(i)] for i in args[1]]
-            except (IndexError, TypeError, ValueError):
-                return None
+            return []
+        op, ins = node.op_type, list(node.input)
+        if op in _SHAPE_ALIASES:
+            return ins[:1]
+        if op == "Gather" or op in _SHAPE_ARITH:
+            return ins[:2]
         if op == "Slice":
-            if args[0] is None:
-                return None
-            if "starts" in a:
-                starts, ends, steps = a["starts"], a["ends"], [1]
-            else:
-                if args[1] is None or args[2] is None:
-                    return None
-                starts, ends = args[1], args[2]
-                steps = args[4] if len(args) > 4 and args[4] is not None else [1]
+            return ins[:1] if any(a.name == "starts" for a in node.attribute) else ins[:3] + ins[4:5]
+        if op == "Concat" and len(ins) <= MAX_SHAPE_RANK:  # more parts: more entries too
+            return ins
+        return []  # Shape reads a data tensor (an aux input); other ops are unknown
+
+    def _shape_step(self, tensor: str, node, refs: list, slots: dict[str, int], emit) -> int | None:
+        """Emit the step computing `tensor` from the steps of its inputs (`refs`); return
+        the step that holds its value."""
+        if node is None:
+            value = self.const_values.get(tensor)  # None: unknown, large or not a constant
             try:
-                return args[0][int(starts[0]):_clip_end(ends[0]):int(steps[0])]
-            except (TypeError, ValueError, IndexError):
-                return None
-        if op == "Concat":
-            if any(v is None for v in args):
-                return None
-            return [x for v in args for x in v]
-        if op in ("Mul", "Div", "Add", "Sub"):
-            if any(v is None for v in args[:2]):
-                return None
-            left, right = args[0], args[1]
-            if len(left) != len(right):
-                if len(right) == 1:
-                    right = right * len(left)
-                elif len(left) == 1:
-                    left = left * len(right)
-                else:
-                    return None
-            out = [_arith(op, l, r) for l, r in zip(left, right)]
-            return None if None in out else out
-        return None
-
-
-def _clip_end(end) -> int:
-    end = int(end)
-    return end if end < 2**31 - 1 else 2**31 - 1
-
-
-def _arith(op: str, left, right):
-    """One entry of shape arithmetic; None when unknown or beyond MAX_EXACT (operands are
-    bounded, so no result grows huge)."""
-    if left is None or right is None:
-        return None
-    if isinstance(left, int) and isinstance(right, int):
-        if op == "Mul":
-            return bounded(left * right, MAX_EXACT)
-        if op == "Div":
-            return left // right if right else None
-        return bounded(left + right if op == "Add" else left - right, MAX_EXACT)
-    if op == "Mul":
-        return sym_product([left, right])
-    left, right = Sym.of(left), Sym.of(right)
-    if op == "Div":
-        result = left.divide(right)
-        return None if result is None else result.simplify()
-    return None  # sums of run-time dims are not products
+                return emit(UNKNOWN if value is None else const_step([int(v) for v in _flat(value)]))
+            except (TypeError, ValueError, OverflowError):  # inf, NaN, strings: not a shape
+                return emit(UNKNOWN)
+        op, a, ins = node.op_type, _attrs(node), list(node.input)
+        arg = (refs + [None] * 4).__getitem__  # a missing input: None
+        if op == "Shape":
+            slot = slots.get(ins[0]) if ins else None
+            return emit(UNKNOWN if slot is None else ("shape", slot, a.get("start", 0), a.get("end")))
+        if op in _SHAPE_ALIASES:
+            return arg(0)  # the value of its input: no step of its own
+        if op == "Gather":
+            return emit(("gather", arg(0), arg(1)))
+        if op == "Slice":
+            if "starts" in a:  # opset < 10: starts and ends are attributes
+                starts, ends = emit(const_step(_flat(a["starts"]))), emit(const_step(_flat(a["ends"])))
+                return emit(("slice", arg(0), starts, ends, None))
+            return emit(("slice", arg(0), arg(1), arg(2), arg(3)))
+        if op == "Concat" and len(ins) <= MAX_SHAPE_RANK:
+            return emit(("concat", tuple(refs)))
+        if op in _SHAPE_ARITH:
+            return emit((_SHAPE_ARITH[op], arg(0), arg(1)))
+        return emit(UNKNOWN)
 
 
 def _flat(value) -> list:
     if isinstance(value, (list, tuple)):
         return [x for v in value for x in _flat(v)]
     return [value]
-
-
-def _flatten_target(axis: int) -> Callable:
-    def target(x: tuple[Axis, ...]):
-        k = axis % len(x) if x else 0
-        dims = [axis_dim(a) for a in x]
-        head, tail = sym_product(dims[:k]), sym_product(dims[k:])
-        return None if head is None or tail is None else [head, tail]
-    return target
 
 
 def graph_from_onnx(model, file: str) -> ModelGraph:
