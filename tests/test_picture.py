@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import os
 import re
 import shutil
@@ -14,7 +15,8 @@ from cnnlstm_lint.axes import propagate
 from cnnlstm_lint.engine import lint_graph
 from cnnlstm_lint.graph import ModelGraph, Node
 from cnnlstm_lint.loaders import load_graph
-from cnnlstm_lint.picture import graph_command
+from cnnlstm_lint.picture import graph_command, graphviz
+from cnnlstm_lint.picture.scene import RED_HEX
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SAMPLES = os.path.join(ROOT, "sample_models")
@@ -97,12 +99,37 @@ def test_dot_marks_scrambled_axes():
     assert "CL007" in node_stmt(dot, "bilstm")
 
 
-def test_dot_is_deterministic():
-    graph = load_graph(CL001)
-    findings = lint_graph(graph)
-    first = picture.to_dot(graph, findings)
-    again = load_graph(CL001)
-    assert picture.to_dot(again, lint_graph(again)) == first == dot_of(CL001)
+# The whole DOT text of one small sample, pinned: any change in what the picture says or
+# how it is written shows up here, to be reviewed (and this text updated on purpose).
+CL001_DOT = r'''digraph model {
+  graph [rankdir=TB fontname=Helvetica fontsize=12 labelloc=t label="sample_models/cl001_spatial_reshape.keras — 1 finding" nodesep=0.35 ranksep=0.45 charset="UTF-8"];
+  node [shape=box style="rounded,filled" fillcolor=white fontname=Helvetica fontsize=11 margin="0.14,0.05"];
+  edge [fontname=Helvetica fontsize=9 color="#555555" arrowsize=0.7];
+  n0 [label="input_layer\nInputLayer" tooltip="input_layer [InputLayer]" fillcolor="#eef2f7"];
+  n1 [label="conv2d\nConv2D" tooltip="conv2d [Conv2D]" fillcolor="#e6f0fb"];
+  n2 [label="max_pooling2d\nMaxPooling2D" tooltip="max_pooling2d [MaxPooling2D]" fillcolor="#e6f0fb" color=red penwidth=2];
+  n3 [label="reshape\nReshape" tooltip="reshape [Reshape]" fillcolor="#f1ecf8" color=red penwidth=2];
+  n4 [label="lstm\nLSTM\nCL001 spatial-sequence" tooltip="lstm [LSTM]\nCL001 spatial-sequence: LSTM `lstm` runs over 225 steps made of the 15×15 pixels (H×W) of `max_pooling2d`'s feature map, so its time axis is a scan over image positions." fillcolor="#fde4e4" color=red penwidth=2 fontcolor="#8b0000"];
+  n5 [label="dropout\nDropout" tooltip="dropout [Dropout]" fillcolor="white"];
+  n6 [label="dense\nDense" tooltip="dense [Dense]" fillcolor="white"];
+  o0 [label="output" shape=plaintext style=solid fontcolor="#555555"];
+  n0 -> n1 [label=" (B, H=32, W=32, C=3) " tooltip="B: batch, N ? of input_layer\nH=32: spatial, H 32 of input_layer\nW=32: spatial, W 32 of input_layer\nC=3: channel, C 3 of input_layer"];
+  n1 -> n2 [label=" (B, H=30, W=30, C=8) " tooltip="B: batch, N ? of input_layer\nH=30: spatial, H 30 of conv2d\nW=30: spatial, W 30 of conv2d\nC=8: channel, C 8 of conv2d"];
+  n2 -> n3 [label=" (B, H=15, W=15, C=8) " tooltip="B: batch, N ? of input_layer\nH=15: spatial, H 15 of max_pooling2d\nW=15: spatial, W 15 of max_pooling2d\nC=8: channel, C 8 of conv2d" color=red fontcolor=red penwidth=2];
+  n3 -> n4 [label=" (B, T=225 ⟵ H×W, C=8) " tooltip="B: batch, N ? of input_layer\nT=225 ⟵ H×W: spatial, H 15 × W 15 of max_pooling2d\nC=8: channel, C 8 of conv2d" color=red fontcolor=red penwidth=2];
+  n4 -> n5 [label=" (B, F=16) " tooltip="B: batch, N ? of input_layer\nF=16: feature, F 16 of lstm"];
+  n5 -> n6 [label=" (B, F=16) " tooltip="B: batch, N ? of input_layer\nF=16: feature, F 16 of lstm"];
+  n6 -> o0 [label=" (B, F=10) " tooltip="B: batch, N ? of input_layer\nF=10: feature, F 10 of dense"];
+}
+'''
+
+
+def test_dot_text_of_a_sample_is_pinned(monkeypatch):
+    monkeypatch.chdir(ROOT)  # the title shows the path as given
+    path = os.path.join("sample_models", "cl001_spatial_reshape.keras")
+    assert dot_of(path) == CL001_DOT
+    graph = load_graph(path)  # the API draws what the command draws
+    assert picture.to_dot(graph, lint_graph(graph)) == CL001_DOT
 
 
 def test_dot_of_an_onnx_export():
@@ -181,7 +208,7 @@ def test_svg_has_the_red_outline(tmp_path):
 
 
 def test_missing_graphviz_is_one_line_with_the_install_hint(monkeypatch):
-    monkeypatch.setattr(picture, "dot_path", lambda: None)
+    monkeypatch.setattr(graphviz, "dot_path", lambda: None)
     result = invoke("--format", "svg", CL001)
     assert result.exit_code == 2
     lines = result.stderr.strip().splitlines()
@@ -223,13 +250,13 @@ def test_html_is_self_contained_with_picture_and_findings(layout):
     if layout == "python":  # the three boxes of the finding carry the red stroke
         red_boxes = re.findall(r'<g class="node red"><title>([^\n<]*)', picture_part)
         assert red_boxes == ["max_pooling2d [MaxPooling2D]", "reshape [Reshape]", "lstm [LSTM]"]
-        assert picture_part.count(f'stroke="{picture._RED_HEX}" stroke-width="2"') >= 5
+        assert picture_part.count(f'stroke="{RED_HEX}" stroke-width="2"') >= 5
     else:
         assert 'stroke="red"' in picture_part
     finding = findings[0]
     assert "CL001" in listing and "<code>lstm</code>" in listing
-    assert picture.html.escape(finding.message) in listing
-    assert picture.html.escape(finding.remedy) in listing
+    assert html.escape(finding.message) in listing
+    assert html.escape(finding.remedy) in listing
 
 
 def test_html_command_and_clean_model(tmp_path):
@@ -239,7 +266,7 @@ def test_html_command_and_clean_model(tmp_path):
     page = out.read_text(encoding="utf-8")
     _assert_self_contained(page)
     assert "No findings." in page and "time_distributed/frame_cnn/conv2d" in page
-    assert picture._RED_HEX not in picture.python_svg(load_graph(CLEAN), [])
+    assert RED_HEX not in picture.python_svg(load_graph(CLEAN), [])
 
 
 def test_html_of_an_onnx_export():

@@ -15,9 +15,11 @@ import time
 from dataclasses import asdict, dataclass, field
 
 from ..graph import ModelGraph
-from .data import BUILTIN_TASKS, DataError, Dataset, InputSpec, OutputSpec, builtin_task, load_npz
+from .builtin_task import BUILTIN_TASKS, builtin_task
+from .dataset import DataError, Dataset, InputSpec, OutputSpec
 from .rebuild import BudgetExhausted, ProbeError
 from .results import RunResult
+from .user_data import load_npz
 from .variants import Variant, variants_for
 from .verdict import generalization_gap, judge, summarize
 

@@ -12,7 +12,7 @@ import time
 from typing import Callable
 
 from ..graph import ModelGraph
-from .data import Dataset
+from .dataset import Dataset
 from .rebuild import BudgetExhausted, ProbeError, keras_model
 from .results import RunResult
 
