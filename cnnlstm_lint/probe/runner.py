@@ -86,7 +86,7 @@ def input_specs(graph: ModelGraph) -> list[InputSpec]:
         for dst, _, _ in graph.consumers(node_id):
             consumer = graph.node(dst)
             if consumer.kind == "embedding":
-                vocab = consumer.attrs["keras_layer"]["config"].get("input_dim")
+                vocab = consumer.attrs.get("vocab")
         specs.append(InputSpec(node_id, tuple(node.attrs["shape"][1:]),
                                node.attrs.get("dtype", "float32"), roles, vocab))
     return specs
@@ -100,10 +100,7 @@ def output_spec(graph: ModelGraph) -> tuple[OutputSpec, str]:
     axes = node.outputs[out].axes
     if axes is None or axes[-1].size is None:
         raise ProbeError(f"the output width of `{node_id}` is unknown")
-    conf = node.attrs.get("keras_layer", {}).get("config", {})
-    activation = "softmax" if node.op == "Softmax" else str(conf.get("activation") or "linear")
-    if isinstance(conf.get("activation"), dict):
-        activation = str(conf["activation"].get("config", {}).get("name", "linear"))
+    activation = node.attrs.get("activation", "linear")
     steps = axes[1].size if len(axes) == 3 else None
     if len(axes) > 3 or (len(axes) == 3 and steps is None):
         raise ProbeError(f"the probe trains models whose output is (batch, classes) or "
@@ -129,18 +126,24 @@ def plan(graph: ModelGraph, findings) -> tuple[list[Variant], list[dict]]:
     return variants, entries
 
 
-def run_probe(model_path: str, opts: ProbeOptions, *, progress: bool = False) -> dict:
-    from ..engine import Settings, inspect_file, lint_graph
+def run_probe(model_path: str, opts: ProbeOptions, *, progress: bool = False,
+              settings=None) -> dict:
+    """`settings`: what the lint would use for this file (its nearest config); the
+    findings probed are those it reports, narrowed to `opts.rules`."""
+    from ..engine import Settings, inspect_file, select_rules
 
+    settings = settings or Settings()
     # Read where the parser runs isolated, like every lint; the graph comes back as data.
-    graph, unsafe = inspect_file(model_path, Settings(select=("CL900",)),
-                                 lambda graph, found: (graph, found))
+    graph, findings = inspect_file(model_path, settings, lambda graph, found: (graph, found))
+    unsafe = unsafe_content(graph)
     if unsafe:  # never hand a config that names code or outside data to Keras
-        first = unsafe[0]
-        raise ProbeError(f"the model holds unsafe content (CL900 at `{first.node}`: "
-                         f"{first.evidence.get('unsafe', first.message)}); the probe never "
-                         "rebuilds such a model. Run `cnnlstm-lint` on it for the details")
-    findings = lint_graph(graph, Settings(select=tuple(opts.rules) or ("ALL",)))
+        where, what = unsafe[0]
+        raise ProbeError(f"the model holds unsafe content (CL900 at `{where}`: {what}); the "
+                         "probe never rebuilds such a model. Run `cnnlstm-lint` on it for "
+                         "the details")
+    if opts.rules:
+        wanted = {r.code for r in select_rules(opts.rules)}
+        findings = [f for f in findings if f.code in wanted]
     if any(n.kind == "opaque" for n in graph.nodes()):
         opaque = next(n for n in graph.nodes() if n.kind == "opaque")
         raise ProbeError(f"layer `{opaque.id}` ({opaque.op}) is opaque: its code is never run, "
@@ -200,6 +203,12 @@ def run_probe(model_path: str, opts: ProbeOptions, *, progress: bool = False) ->
     elapsed = time.monotonic() - started
     return _report(model_path, opts, info, dataset, graph, variants, entries, runs, elapsed,
                    exhausted, total)
+
+
+def unsafe_content(graph) -> list[tuple[str, str]]:
+    """(where, what) of everything CL900 reports, whatever the rule selection."""
+    return [(n.id, what) for n in graph.nodes() for what in n.attrs.get("unsafe", [])] + \
+        list(graph.meta.get("unsafe", []))
 
 
 def _scores(runs: list[RunResult], name: str) -> list[float]:
