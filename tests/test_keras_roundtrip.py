@@ -70,3 +70,18 @@ def test_every_layer_of_every_keras_sample_rebuilds(name):
             continue
         layer = keras.saving.deserialize_keras_object(to_keras_layer(node), safe_mode=True)
         assert layer.name == node.id.replace("/", "_").replace("#", "_").replace("~", "_")
+
+
+def test_canonical_edits_of_units_activation_and_rate_are_written_back():
+    graph = cnnlstm_lint.load_graph(os.path.join(SAMPLES, "cl006_no_dropout.keras"))
+    dense = next(n for n in graph.nodes() if n.kind == "dense")
+    rec = next(n for n in graph.nodes() if n.kind == "recurrent")
+    dense.attrs.update(units=7, activation="tanh")
+    rec.attrs["units"] = 33
+    assert to_keras_layer(dense)["config"]["units"] == 7
+    assert to_keras_layer(dense)["config"]["activation"] == "tanh"
+    assert to_keras_layer(rec)["config"]["units"] == 33
+    untouched = next(n for n in cnnlstm_lint.load_graph(
+        os.path.join(SAMPLES, "cl006_no_dropout.keras")).nodes() if n.kind == "recurrent")
+    assert "dropout" not in to_keras_layer(untouched)["config"] or \
+        to_keras_layer(untouched)["config"]["dropout"] == untouched.attrs["keras_layer"]["config"].get("dropout")

@@ -35,13 +35,30 @@ def to_keras_layer(node: Node) -> dict:
     keras.saving.deserialize_keras_object."""
     source = node.attrs.get("keras_layer")
     layer = _clean(source) if source is not None else _from_attrs(node)
-    if node.is_recurrent:
-        for conf in _recurrent_configs(layer):
-            for key in ("dropout", "recurrent_dropout"):
-                if node.attrs.get(key):
-                    conf[key] = node.attrs[key]
+    if source is not None:
+        _write_back(node, layer)
     layer["config"]["name"] = safe_name(node.id)
     return layer
+
+
+# Canonical attributes that mean the same config key, per kind: a remedy that edits one
+# (units, dropout, activation, rate) has it written back into the kept config.
+_EDITABLE = {"recurrent": ("units", "dropout", "recurrent_dropout"),
+             "conv_recurrent": ("dropout", "recurrent_dropout"),
+             "dense": ("units", "activation"), "dropout": ("rate",)}
+_ALWAYS = ("dropout", "recurrent_dropout")  # recurrent configs may leave these out
+
+
+def _write_back(node: Node, layer: dict) -> None:
+    keys = _EDITABLE.get(node.kind, ())
+    confs = _recurrent_configs(layer) if node.is_recurrent else [layer["config"]]
+    for conf in confs:
+        for key in keys:
+            value = node.attrs.get(key)
+            if value is None or conf.get(key) == value:
+                continue
+            if key in conf or (node.is_recurrent and key in _ALWAYS and value):
+                conf[key] = value
 
 
 def has_keras_form(node: Node) -> bool:
