@@ -269,3 +269,16 @@ def test_graph_draws_in_the_child_with_the_nearest_config(tmp_path):
     quiet = run_cli("graph", "m.onnx", "--format", "dot", cwd=str(tmp_path))
     assert quiet.returncode == 0, quiet.stderr
     assert "CL001" not in quiet.stdout and "no findings" in quiet.stdout
+
+
+def test_a_pyproject_above_the_model_is_read_on_every_python(tmp_path):
+    """Python 3.10 has no tomllib: tomli stands in (CI runs this on 3.10 and 3.13)."""
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n\n'
+                                             '[tool.cnnlstm-lint]\nignore = ["CL006"]\n')
+    (tmp_path / "models").mkdir()
+    shutil.copy(KERAS, tmp_path / "models" / "m.keras")
+    run = run_cli("--show-settings", "models/m.keras", cwd=str(tmp_path))
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["ignore"] == ["CL006"]
+    lint = run_cli("models/m.keras", "--exit-zero", cwd=str(tmp_path))
+    assert lint.returncode == 0 and "CL001" in lint.stdout and "Traceback" not in lint.stderr
