@@ -482,7 +482,11 @@ def _concat(node: Node, ins: list[Shape]) -> list[Shape | None]:
     joined = [s[axis] for s in ins]
     sizes = [a.size for a in joined]
     size = None if None in sizes else bounded(sum(sizes))  # type: ignore[arg-type]
-    role = merged_role({a.role for a in joined})
+    # The joined axis is what its steps are: single steps (an image token before the words)
+    # do not decide it, and real time steps among them make it a time axis.
+    steps = [a for a in joined if a.size != 1] or joined
+    roles = {a.role for a in steps}
+    role = "time" if "time" in roles and "batch" not in roles else merged_role(roles)
     if all(not a.parts for a in joined):  # a stack of new axes: where it came from is lost
         role = "unknown"
     out = list(first)

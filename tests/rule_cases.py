@@ -717,3 +717,62 @@ def _():
 def _():
     return sequential((32, 32, 3), conv2d(8, 3), maxpool2d(2), reshape((225, 8)), lstm(16),
                       dense(10))
+
+
+# -- which rule owns a case, and concatenation along time (issue 11, families 2 and 3) ------
+
+
+def _captioning(image_steps: int, token_is_channels: bool = False) -> dict:
+    """An image summarised to `image_steps` token(s) of 256, joined *along time* with 20
+    word embeddings, into an LSTM (show-and-tell style)."""
+    f = Functional("captions")
+    image = f.input((32, 32, 3), name="image")
+    words = f.input((20,), name="words")
+    x = gap2d()(maxpool2d(2)(conv2d(8, 3)(image)))
+    token = reshape((image_steps, 256 // image_steps))(dense(256)(x))
+    if token_is_channels:
+        token = reshape((256, 1))(dense(256)(x))
+    emb = embedding(1000, 256 // image_steps if not token_is_channels else 1)(words)
+    seq = concatenate(axis=1)([token, emb])
+    return f.model(outputs=dense(10)(dropout(0.3)(lstm(32, name="lstm")(seq))))
+
+
+@case("family3/image_token_then_words_along_time")
+def _():
+    return _captioning(1)
+
+
+@case("family3/two_image_tokens_then_words_along_time")
+def _():
+    return _captioning(2)
+
+
+@case("family3/only_channels_joined_along_time", {("CL002", "lstm")})
+def _():
+    """Two channel-vectors made steps and joined along time: still channels as time."""
+    f = Functional("channels_twice")
+    image = f.input((32, 32, 3), name="image")
+    x = gap2d()(maxpool2d(2)(conv2d(8, 3)(image)))
+    a = reshape((8, 1))(x)
+    b = reshape((16, 1))(dense(16)(x))
+    seq = concatenate(axis=1)([a, b])
+    return f.model(outputs=dense(10)(dropout(0.3)(lstm(8, name="lstm")(seq))))
+
+
+@case("family2/conv1d_map_reshaped_as_a_transpose", {("CL007", "lstm")})
+def _():
+    """(100 steps, 32 channels) -> Reshape((32, 100)): a scramble (CL007), not also a
+    clip merge (CL003)."""
+    f = Functional("ts_transpose")
+    x = f.input((100, 4))
+    y = reshape((32, 100))(conv1d(32, 3, padding="same")(x))
+    return f.model(outputs=dense(2)(dropout(0.3)(lstm(16, name="lstm")(y))))
+
+
+@case("family2/conv1d_map_straight_into_the_lstm")
+def _():
+    """The near miss done right: Conv1D over time, straight into the LSTM."""
+    f = Functional("ts_ok")
+    x = f.input((100, 4))
+    y = conv1d(32, 3, padding="same")(x)
+    return f.model(outputs=dense(2)(dropout(0.3)(lstm(16, name="lstm")(y))))

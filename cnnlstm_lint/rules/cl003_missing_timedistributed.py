@@ -81,7 +81,7 @@ class MissingTimeDistributed(Rule):
             if time is None:
                 continue
             batch = [s for s in time.sources if s.role == "batch"]
-            if batch:
+            if batch and time.role != "scrambled":  # a scramble is CL007's
                 yield self.finding(
                     node,
                     f"{layer_title(node)} takes its time axis from the batch axis of "
@@ -97,6 +97,8 @@ class MissingTimeDistributed(Rule):
     def _merged_time_axes(graph, node):
         """Axes this node creates that merge a data time axis with spatial/feature axes."""
         def mixes(axis):
+            if axis.role == "scrambled":  # a cut through axes: CL007's finding, not this one
+                return False
             roles = {s.role for s in axis.sources}
             has_time = any(s.role == "time" and graph.node(s.node).kind in _DATA_TIME_KINDS
                            for s in axis.sources)
