@@ -542,7 +542,8 @@ def _opaque(node: Node, carried: tuple[Axis, ...]) -> list[Shape | None]:
             outs.append(None)
             continue
         axes = [new_axis(node.id, i, "unknown", size, "?") for i, size in enumerate(rec[1:], 1)]
-        outs.append((new_axis(node.id, 0, "batch", rec[0], "N"), *axes))
+        first = node.attrs.get("axis0_role", "batch")  # ONNX: unknown (batch is a fact)
+        outs.append((new_axis(node.id, 0, first, rec[0], "N" if first == "batch" else "?"), *axes))
     return outs
 
 

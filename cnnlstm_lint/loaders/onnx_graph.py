@@ -40,6 +40,17 @@ _GLOBAL_POOLS = {"GlobalAveragePool", "GlobalMaxPool", "GlobalLpPool"}
 _REDUCES = {"ReduceMean", "ReduceMax", "ReduceMin", "ReduceSum", "ReduceProd", "ReduceL1",
             "ReduceL2", "ReduceLogSumExp", "ReduceSumSquare", "ReduceLogSum"}
 _RECURRENT = {"LSTM", "GRU", "RNN"}
+# ops whose output has the input's axes, in order, with the same meaning (ReverseSequence
+# reverses the steps along time: still the same time axis, the same batch)
+_KEEPS_AXES = {"Identity", "Cast", "CastLike", "ReverseSequence", "IsNaN", "IsInf",
+               "BitwiseNot"}
+# ONNX dim names (dim_param): what each says an axis is. PyTorch's dynamic_axes and
+# torch.export.Dim names, tf2onnx's unk__N (nothing said).
+_BATCH_NAME = re.compile(r"^(n|b|bs|bsz|batch|batches|batch_?size|nbatch|num_?batch\w*|batch_\w+)$",
+                         re.IGNORECASE)
+_TIME_NAME = re.compile(r"^(t|l|s|seq|seqs|seq_?len\w*|sequence\w*|time\w*|steps?|num_?steps|"
+                        r"frames?|num_?frames|len|length|timesteps?|src_len|tgt_len|max_len)$",
+                        re.IGNORECASE)
 _KNOWN_DOMAINS = {"", "ai.onnx", "ai.onnx.ml"}
 MAX_SUBGRAPH_DEPTH = 8
 MAX_CONST_ELEMENTS = 4096  # constant values read: shape vectors and indices, never weights
@@ -221,7 +232,8 @@ class _OnnxBuilder:
         dims = _dims(inp.type) or ()
         rank = len(dims)
         roles = {4: "NHWC", 5: "NTHWC"} if self.keras_layout else {4: "NCHW", 5: "NTCHW"}
-        attrs = {"shape": dims, "roles": roles.get(rank)}
+        attrs = {"shape": dims, "roles": _named_roles(roles.get(rank), _dim_names(inp.type),
+                                                      rank, self.keras_layout)}
         node = self._add(inp.name or f"input_{index}", "input", "Input", attrs, f"graph.input[{index}]")
         self.graph.inputs.append(node.id)
         self.data[inp.name] = (node.id, 0)
@@ -276,6 +288,8 @@ class _OnnxBuilder:
         kind, attrs = self._canonical(node, data_inputs)
         if node.domain not in _KNOWN_DOMAINS:
             kind = "opaque"
+        if kind == "opaque":  # what an unknown op's axis 0 is, the graph does not say
+            attrs["axis0_role"] = "unknown"
         created = self._add(name, kind, node.op_type, attrs, f"graph.node[{index}]",
                             self._layer_path(node))
         if node.domain not in _KNOWN_DOMAINS:
@@ -423,7 +437,7 @@ class _OnnxBuilder:
             return "norm", {"_data_inputs": ins[:1]}
         if op in _ACTIVATIONS:
             return "activation", {"_data_inputs": ins[:1]}
-        if op in ("Identity", "Cast", "CastLike"):
+        if op in _KEEPS_AXES:  # the same axes, the same meaning: provenance passes through
             return "identity", {"_data_inputs": ins[:1]}
         if op in _ELEMENTWISE:
             return ("merge", {}) if len(data_inputs) > 1 else ("identity", {})
@@ -602,6 +616,37 @@ class _OnnxBuilder:
         if op in _SHAPE_ARITH:
             return emit((_SHAPE_ARITH[op], arg(0), arg(1)))
         return emit(UNKNOWN)
+
+
+def _dim_names(type_proto) -> list[str]:
+    tensor = type_proto.tensor_type
+    if not tensor.HasField("shape"):
+        return []
+    return [d.dim_param if d.HasField("dim_param") else "" for d in tensor.shape.dim]
+
+
+def _named_roles(default: str | None, names: list[str], rank: int, keras_layout: bool) -> str | None:
+    """Role letters of an input, from what its dim names say (batch is a fact, never a
+    default). A batch-named axis is N, a time-named one T; the other letters keep the
+    default order. A PyTorch-style input of rank <= 3 whose dims name no batch has an
+    unknown axis 0 (a Keras input's axis 0 is always the batch; rank 4 and 5 inputs are
+    read by a Conv or pooling, whose spec makes axis 0 N)."""
+    letters = default or {1: "N", 2: "NF", 3: "NTF"}.get(rank)
+    if letters is None or len(names) != rank:
+        return default
+    said = {i: "N" if _BATCH_NAME.match(n) else "T" for i, n in enumerate(names)
+            if n and (_BATCH_NAME.match(n) or _TIME_NAME.match(n))}
+    if list(said.values()).count("N") > 1 or list(said.values()).count("T") > 1:
+        return default  # two batches or two times: the names say nothing usable
+    if "N" not in said.values() and not keras_layout and rank <= 3 and said.get(0) != "T":
+        said[0] = "?"
+    if not said:
+        return default
+    rest = [ch for ch in letters if ch not in said.values()]
+    if "?" in said.values() and "N" in rest:
+        rest.remove("N")
+    out = [said.get(i) or (rest.pop(0) if rest else "?") for i in range(rank)]
+    return "".join(out)
 
 
 def _flat(value) -> list:

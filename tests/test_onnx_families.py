@@ -1,0 +1,141 @@
+"""Issue 11, families 1 and 6: real exports (tf2onnx conversions of Keras models and
+PyTorch modules through both exporters) linted with their exact findings.
+
+The files under sample_models/onnx_families/ are committed (built by
+sample_models/export_onnx_families.py); only the regeneration test needs TF and torch.
+
+Family 1 ("time from the batch" where nothing says so): tf2onnx's backward direction of
+a bidirectional GRU/SimpleRNN reads a ReverseSequence, which keeps every axis as it is;
+an input whose dims are named time-first (['seq', 'batch', F]) is time-major. Family 6:
+PyTorch idioms. Clean files must have no finding at all (CL006 is only "not judged" on an
+inference export).
+"""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT, SAMPLES
+
+onnx = pytest.importorskip("onnx", reason="linting .onnx files needs the onnx package")
+
+import cnnlstm_lint  # noqa: E402
+from cnnlstm_lint.loaders.onnx_graph import _named_roles  # noqa: E402
+
+FAMILIES = os.path.join(SAMPLES, "onnx_families")
+SCRIPT = os.path.join(SAMPLES, "export_onnx_families.py")
+CL006_SKIP = "CL006 (no-dropout) not judged: an inference-only export, where dropout is stripped"
+
+TS_LSTM, DYNAMO_LSTM = "/lstm/LSTM", "node_lstm__2"
+PIXELS = "crnn_pixels_1/bidirectional_3_1/{}_gru_2_1/while_loop"
+
+# file -> the exact set of (code, node) findings
+EXPECTED = {
+    # family 1: tf2onnx bidirectional recurrences (two Loops, the backward one after a
+    # ReverseSequence): clean ...
+    "k_conv1d_bigru.onnx": set(),
+    "k_text_bisimplernn.onnx": set(),
+    "k_crnn_bigru.onnx": set(),
+    # ... and the same CRNN with pixels as steps: CL001 on each direction's Loop (tf2onnx
+    # makes each direction a recurrent node of its own)
+    "k_crnn_bigru_pixels.onnx": {("CL001", PIXELS.format("forward")),
+                                 ("CL001", PIXELS.format("backward"))},
+    # family 1: nn.LSTM(batch_first=False) fed a ['seq', 'batch', 6] input: time-major, clean
+    "t_time_major_lstm.ts.onnx": set(),
+    "t_time_major_lstm.dynamo.onnx": set(),
+    # family 6: nn.Flatten(start_dim=2) gives (N, C, H*W): the channels are the steps ...
+    "t_flatten2.ts.onnx": {("CL002", TS_LSTM)},
+    "t_flatten2.dynamo.onnx": {("CL002", DYNAMO_LSTM)},
+    # ... and with transpose(1, 2) the H*W pixels are
+    "t_flatten2_transpose.ts.onnx": {("CL001", TS_LSTM)},
+    "t_flatten2_transpose.dynamo.onnx": {("CL001", DYNAMO_LSTM)},
+    # CRNN, height pooled to 1, squeeze(2).permute(2, 0, 1) into batch_first=False: clean
+    "t_crnn_time_major.ts.onnx": set(),
+    "t_crnn_time_major.dynamo.onnx": set(),
+    # the same without the permute: (N, C, W) read as (time, batch, F) - the time axis is
+    # the batch (CL003 owns batch-as-time until its own rule exists)
+    "t_crnn_time_major_no_permute.ts.onnx": {("CL003", TS_LSTM)},
+    "t_crnn_time_major_no_permute.dynamo.onnx": {("CL003", DYNAMO_LSTM)},
+    # squeeze after pooling height to 1, batch_first bidirectional GRU: clean
+    "t_crnn_squeeze.ts.onnx": set(),
+    "t_crnn_squeeze.dynamo.onnx": set(),
+    # einops `b c h w -> b (h w) c` as permute + reshape: pixels as steps
+    "t_einops_pixels.ts.onnx": {("CL001", TS_LSTM)},
+    "t_einops_pixels.dynamo.onnx": {("CL001", DYNAMO_LSTM)},
+    # `(b t) c h w` for the CNN, unfolded back to (b, t, f): clean
+    "t_fold_time.ts.onnx": set(),
+    "t_fold_time.dynamo.onnx": set(),
+}
+
+
+def committed() -> list[str]:
+    return sorted(f for f in os.listdir(FAMILIES) if f.endswith(".onnx")) if os.path.isdir(FAMILIES) else []
+
+
+def test_every_case_is_committed_and_small():
+    assert committed() == sorted(EXPECTED)
+    for name in committed():
+        assert os.path.getsize(os.path.join(FAMILIES, name)) < 64 * 1024, name
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_exact_findings(name):
+    result = cnnlstm_lint.lint(os.path.join(FAMILIES, name), isolated=True)
+    assert {(f.code, f.node) for f in result} == EXPECTED[name]
+    assert len(result) == len(EXPECTED[name])  # one finding per (code, node)
+    if not EXPECTED[name]:
+        assert result.skipped == [CL006_SKIP]
+
+
+def test_backward_direction_keeps_its_axes():
+    """The ReverseSequence before tf2onnx's backward Loop is an identity of axes: the
+    backward Loop's time axis is the Conv1D's steps, as the forward one's is."""
+    graph = cnnlstm_lint.to_graph(os.path.join(FAMILIES, "k_conv1d_bigru.onnx"))
+    (rev,) = [n for n in graph.nodes() if n.op == "ReverseSequence"]
+    assert rev.kind == "identity"
+    (into,) = graph.inputs_of(rev.id)
+    assert graph.tensor(rev.id, 0).axes == into.axes
+    loops = [n for n in graph.nodes() if n.op == "Loop"]
+    assert len(loops) == 2
+    for loop in loops:
+        (x,) = graph.inputs_of(loop.id)
+        time = x.axes[loop.attrs["time_axis"]]
+        assert time.role == "time" and time.size == 40
+        assert {s.role for s in time.sources} == {"time"}
+
+
+def test_time_first_input_is_time_major():
+    graph = cnnlstm_lint.to_graph(os.path.join(FAMILIES, "t_time_major_lstm.ts.onnx"))
+    (x,) = graph.inputs
+    assert [a.role for a in graph.tensor(x, 0).axes] == ["time", "batch", "feature"]
+
+
+@pytest.mark.parametrize("names, keras, expected", [
+    (["seq", "batch", ""], False, "TNF"),
+    (["T", "N", ""], False, "TNF"),
+    (["time", "batch", ""], False, "TNF"),
+    (["batch", "seq", ""], False, "NTF"),
+    (["batch", "", ""], False, "NTF"),
+    (["", "", ""], False, "?TF"),  # a static rank-3 PyTorch input: axis 0 is not said
+    (["s0", "s1", ""], False, "?TF"),  # generated names say nothing
+    (["unk__12", "", ""], True, None),  # a Keras input: the default NTF (axis 0 its batch)
+    (["batch", "", "", ""], False, "NCHW"),
+])
+def test_dim_names_say_the_roles(names, keras, expected):
+    default = {4: "NCHW"}.get(len(names)) if not keras else None
+    assert _named_roles(default, names, len(names), keras) == expected
+
+
+def test_regenerated_exports_lint_the_same(tmp_path):
+    pytest.importorskip("torch")
+    pytest.importorskip("onnxscript")
+    pytest.importorskip("tf2onnx")
+    proc = subprocess.run([sys.executable, SCRIPT, "--out", str(tmp_path)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    assert sorted(f for f in os.listdir(tmp_path) if f.endswith(".onnx")) == sorted(EXPECTED)
+    for name in EXPECTED:
+        result = cnnlstm_lint.lint(str(tmp_path / name), isolated=True)
+        assert {(f.code, f.node) for f in result} == EXPECTED[name], name
