@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 
 from ..axes import Axis
+from ..axis_text import axis_json, sizes_text as shape_text  # noqa: F401 (the rules' names)
 from ..findings import Finding, Severity
 from ..graph import ModelGraph, Node
 
@@ -141,22 +142,36 @@ def layer_title(node: Node) -> str:
     return f"{op} `{node.id}`"
 
 
-def axis_json(axis: Axis) -> dict:
-    return {
-        "size": axis.size,
-        "role": axis.role,
-        "origin": [{"node": src.node, "axis": src.axis, "role": src.role, "size": src.size,
-                    "label": src.label} for src in axis.sources],
-        "provenance": axis.describe(),
-    }
-
-
-def shape_text(axes: tuple[Axis, ...] | None) -> str:
-    if axes is None:
-        return "unknown"
-    return "(" + ", ".join("None" if a.size is None else str(a.size) for a in axes) + ")"
-
-
 def spatial_sources(axis: Axis) -> list:
     """Spatial source axes of size > 1 (or unknown size) in an axis' origin."""
     return [s for s in axis.sources if s.role == "spatial" and (s.size is None or s.size > 1)]
+
+
+# -- a clip's time merged with other axes (CL003's cause; other rules defer to it) -------
+
+# Time axes that come from the data (not the output steps of a recurrent layer).
+DATA_TIME_KINDS = {"input", "conv", "pool", "resize", "embedding"}
+MIXED_ROLES = {"spatial", "channel", "feature"}
+MERGING_KINDS = {"reshape", "flatten"}  # the only layers that merge axes
+
+
+def clip_time_merges(graph: ModelGraph, node: Node) -> list[Axis]:
+    """Axes `node` creates that merge a data time axis with spatial/feature axes."""
+    def mixes(axis: Axis) -> bool:
+        if axis.role == "scrambled":  # a cut through axes: CL007's finding, not CL003's
+            return False
+        roles = {s.role for s in axis.sources}
+        has_time = any(s.role == "time" and graph.node(s.node).kind in DATA_TIME_KINDS
+                       for s in axis.sources)
+        return has_time and bool(roles & MIXED_ROLES)
+
+    before = {a.origin for t in graph.inputs_of(node.id) for a in (t.axes or ()) if mixes(a)}
+    return [axis for tensor in node.outputs for axis in tensor.axes or ()
+            if mixes(axis) and axis.origin not in before]
+
+
+def clip_time_merged_before(graph: ModelGraph, node: Node) -> bool:
+    """Whether a clip's time axis was merged away upstream of `node`: then what `node`
+    reads as time is a consequence, and CL003 is the one finding."""
+    return any(graph.node(a).kind in MERGING_KINDS and clip_time_merges(graph, graph.node(a))
+               for a in graph.ancestors(node.id))

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 from ..findings import Severity
-from .base import Rule, terms, axis_json, built_by, layer_title, shape_text, step_input
+from .base import (Rule, axis_json, built_by, clip_time_merged_before, layer_title, shape_text,
+                   step_input, terms)
 
 _FEATURE_ROLES = {"channel", "feature"}
 
@@ -54,6 +55,8 @@ class ChannelsAsTime(Rule):
                 continue
             if any(graph.node(s.node).kind == "input" for s in sources):
                 continue  # a raw input vector may be a genuine series
+            if clip_time_merged_before(graph, node):
+                continue  # the clip's own time was merged away first: CL003's finding
             what = " × ".join(f"{'channels' if s.role == 'channel' else 'features'} "
                               f"of `{s.node}`" for s in sources)
             steps = "?" if time.size is None else time.size

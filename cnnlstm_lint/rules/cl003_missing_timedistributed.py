@@ -1,12 +1,8 @@
 from __future__ import annotations
 
 from ..findings import Severity
-from .base import Rule, terms, axis_json, built_by, layer_title, shape_text, time_axis
-
-# Time axes that come from the data (not the output steps of a recurrent layer).
-_DATA_TIME_KINDS = {"input", "conv", "pool", "resize", "embedding"}
-_MIXED_ROLES = {"spatial", "channel", "feature"}
-_MERGING_KINDS = {"reshape", "flatten"}  # the only layers that merge axes
+from .base import (MERGING_KINDS, MIXED_ROLES, Rule, axis_json, built_by, clip_time_merges,
+                   layer_title, terms, time_axis)
 
 
 class MissingTimeDistributed(Rule):
@@ -53,14 +49,14 @@ class MissingTimeDistributed(Rule):
         recurrent_ids = {n.id for n in recurrent}
         feeds_recurrent = graph.downstream_any(lambda n: n.is_recurrent)
         for node in graph.nodes():
-            if node.kind not in _MERGING_KINDS or node.id not in feeds_recurrent:
+            if node.kind not in MERGING_KINDS or node.id not in feeds_recurrent:
                 continue
-            new_merges = self._merged_time_axes(graph, node)
+            new_merges = clip_time_merges(graph, node)
             if new_merges:
                 downstream = sorted(graph.descendants(node.id) & recurrent_ids)
                 axis = new_merges[0]
                 time_src = next(s for s in axis.sources if s.role == "time")
-                others = [s for s in axis.sources if s.role in _MIXED_ROLES]
+                others = [s for s in axis.sources if s.role in MIXED_ROLES]
                 target = graph.node(downstream[0])
                 mixed = " × ".join(f"{s.label} {s.size}" for s in others)
                 yield self.finding(
@@ -92,23 +88,3 @@ class MissingTimeDistributed(Rule):
                     remedy=("Give the input a real time axis (batch, time, ...) and run "
                             + terms(graph)["per_frame"] + "; do not reshape the batch into steps.")
                 )
-
-    @staticmethod
-    def _merged_time_axes(graph, node):
-        """Axes this node creates that merge a data time axis with spatial/feature axes."""
-        def mixes(axis):
-            if axis.role == "scrambled":  # a cut through axes: CL007's finding, not this one
-                return False
-            roles = {s.role for s in axis.sources}
-            has_time = any(s.role == "time" and graph.node(s.node).kind in _DATA_TIME_KINDS
-                           for s in axis.sources)
-            return has_time and bool(roles & _MIXED_ROLES)
-
-        before = {a.origin for t in graph.inputs_of(node.id) for a in (t.axes or ())
-                  if mixes(a)}
-        found = []
-        for tensor in node.outputs:
-            for axis in tensor.axes or ():
-                if mixes(axis) and axis.origin not in before:
-                    found.append(axis)
-        return found
