@@ -13,11 +13,29 @@ from typing import Any, Iterable
 
 from .findings import Finding, Severity
 from .graph import ModelGraph
-from .loaders import LoadError, load_graph
+from .loaders import LoadError
 
 __all__ = ["Finding", "Findings", "LoadError", "ModelGraph", "Severity", "assert_clean", "lint",
            "load_graph", "to_graph"]
 __version__ = "0.1.0"
+
+
+def load_graph(path: str | os.PathLike, input_roles: dict[str, str] | None = None, *,
+               follow_symlinks: bool = False) -> ModelGraph:
+    """The axis-annotated ModelGraph of a model file, or LoadError. `.h5` and `.onnx`
+    files are parsed in the isolated child (the graph comes back as data), as the CLI
+    parses them. `input_roles` declares ambiguous inputs' axes, e.g. {"spec": "NTFC"}."""
+    from .engine import Settings, with_parser
+    from .loaders import load_graph as read
+
+    path = os.fspath(path)
+    settings = Settings(follow_symlinks=follow_symlinks)
+    try:
+        return with_parser(path, settings, lambda fmt: read(
+            path, input_roles, follow_symlinks=follow_symlinks, fmt=fmt))
+    except LoadError as exc:
+        exc.path = path
+        raise
 
 
 def to_graph(obj: Any, input_roles: dict[str, str] | None = None) -> ModelGraph:

@@ -121,3 +121,19 @@ def test_probe_honours_the_nearest_config(project):
     run = run_cli("probe", "models/m.keras", "--out", str(project / "out"), cwd=str(project))
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip().endswith("no findings, so nothing to train.")
+
+
+def test_load_graph_parses_native_formats_in_the_isolated_child(monkeypatch):
+    import cnnlstm_lint.loaders.isolate as isolate
+
+    calls = []
+    real = isolate.run_isolated
+    monkeypatch.setattr(isolate, "run_isolated",
+                        lambda *a, **kw: calls.append(kw.get("what")) or real(*a, **kw))
+    graph = cnnlstm_lint.load_graph(ONNX)
+    assert calls == ["ONNX parser"]
+    assert [f.code for f in cnnlstm_lint.lint(graph, isolated=True)] == ["CL001"]
+    cnnlstm_lint.load_graph(KERAS)  # pure Python: read in-process
+    assert calls == ["ONNX parser"]
+    with pytest.raises(cnnlstm_lint.LoadError, match=r"missing\.onnx: no such file"):
+        cnnlstm_lint.load_graph(os.path.join(SAMPLES, "missing.onnx"))
