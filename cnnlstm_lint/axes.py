@@ -258,6 +258,8 @@ def _conv_like(node: Node, x: Shape, *, pool: bool) -> Shape | None:
                        i, a.get("transpose", False), a.get("output_padding"), a.get("ceil", False))
              for i, p in enumerate(positions)]
     out = _resource_spatial(node, x, positions, sizes)
+    if out[0].role == "unknown":  # Conv/pooling specs define axis 0 as N: now it is a fact
+        out[0] = new_axis(node.id, 0, "batch", x[0].size, "N")
     if not pool:
         c = _channel_position(len(x), cf)
         filters = a.get("filters")
@@ -497,7 +499,12 @@ def _concat(node: Node, ins: list[Shape]) -> list[Shape | None]:
 
 
 def _merge_elementwise(node: Node, ins: list[Shape]) -> list[Shape | None]:
-    return [max(ins, key=len)]
+    """Elementwise ops keep the axes of the full-shaped operand: the highest rank, then
+    the fewest broadcast (size-1) axes, then the most axes whose role is known."""
+    def score(shape: Shape) -> tuple[int, int, int]:
+        return (len(shape), -sum(a.size == 1 for a in shape),
+                -sum(a.role == "unknown" for a in shape))
+    return [max(ins, key=score)]
 
 
 def _identity(node: Node, ins: list[Shape]) -> list[Shape | None]:

@@ -84,6 +84,7 @@ def export_keras(factory, path: str) -> None:
 
 def torch_models() -> dict:
     """name -> (factory, example input shape, dynamic axes {index: name}, exporters)."""
+    import torch
     from torch import nn
 
     def cnn(c_in=1):
@@ -189,10 +190,27 @@ def torch_models() -> dict:
             o, _ = self.lstm(y)
             return self.head(o[:, -1])
 
+    class Conv1dLSTM(nn.Module):
+        """Time series, exported with static shapes (no dim names): Conv1d over 40 steps,
+        permute(0, 2, 1) into a batch_first LSTM (clean)."""
+
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv1d(6, 8, 3, padding=1)
+            self.lstm = nn.LSTM(8, 8, batch_first=True)
+            self.head = nn.Linear(8, 3)
+
+        def forward(self, x):
+            o, _ = self.lstm(torch.relu(self.conv(x)).permute(0, 2, 1))
+            return self.head(o[:, -1])
+
     both = ("ts", "dynamo")
     img = (1, 16, 32)
     return {
         "t_time_major_lstm": (TimeMajorLSTM, (5, 2, 6), {0: "seq", 1: "batch"}, both),
+        # static shapes: no dim says which axis is the batch
+        "t_static_time_major_lstm": (TimeMajorLSTM, (5, 2, 6), {}, ("ts",)),
+        "t_static_conv1d_lstm": (Conv1dLSTM, (2, 6, 40), {}, ("ts",)),
         "t_flatten2": (lambda: FlattenStart2(False), (2, *img), {0: "batch"}, both),
         "t_flatten2_transpose": (lambda: FlattenStart2(True), (2, *img), {0: "batch"}, both),
         "t_crnn_time_major": (lambda: CrnnTimeMajor(True), (2, *img), {0: "batch"}, both),

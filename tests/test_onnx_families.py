@@ -45,6 +45,11 @@ EXPECTED = {
     # family 1: nn.LSTM(batch_first=False) fed a ['seq', 'batch', 6] input: time-major, clean
     "t_time_major_lstm.ts.onnx": set(),
     "t_time_major_lstm.dynamo.onnx": set(),
+    # ... and exported with static shapes (no dim names): nothing says axis 0 is the
+    # batch, so it is unknown and the time-major LSTM is clean; the Conv1d of a static
+    # time-series model makes its axis 0 the batch (the Conv spec's N)
+    "t_static_time_major_lstm.ts.onnx": set(),
+    "t_static_conv1d_lstm.ts.onnx": set(),
     # family 6: nn.Flatten(start_dim=2) gives (N, C, H*W): the channels are the steps ...
     "t_flatten2.ts.onnx": {("CL002", TS_LSTM)},
     "t_flatten2.dynamo.onnx": {("CL002", DYNAMO_LSTM)},
@@ -110,6 +115,17 @@ def test_time_first_input_is_time_major():
     graph = cnnlstm_lint.to_graph(os.path.join(FAMILIES, "t_time_major_lstm.ts.onnx"))
     (x,) = graph.inputs
     assert [a.role for a in graph.tensor(x, 0).axes] == ["time", "batch", "feature"]
+
+
+def test_conv_makes_axis_0_the_batch():
+    graph = cnnlstm_lint.to_graph(os.path.join(FAMILIES, "t_static_conv1d_lstm.ts.onnx"))
+    (x,) = graph.inputs
+    assert graph.tensor(x, 0).axes[0].role == "unknown"
+    (conv,) = [n for n in graph.nodes() if n.op == "Conv"]
+    assert [a.role for a in graph.tensor(conv.id, 0).axes] == ["batch", "channel", "spatial"]
+    (lstm,) = graph.recurrent_nodes()
+    (into,) = graph.inputs_of(lstm.id)
+    assert [a.role for a in into.axes] == ["spatial", "batch", "channel"]  # (L, N, C), layout 0
 
 
 @pytest.mark.parametrize("names, keras, expected", [
