@@ -123,6 +123,7 @@ def reshape(axes: Sequence[Axis], target: Sequence["int | Sym"]) -> Shape | None
     for _, v in parts:
         bounds.append(bounds[-1] * v)
     out: list[Axis] = []
+    split: list[int] = []  # output axes that are a clean piece of one input axis
     lo = 1
     for d in dims:
         if d == 1:
@@ -136,6 +137,7 @@ def reshape(axes: Sequence[Axis], target: Sequence["int | Sym"]) -> Shape | None
                               for src, v in parts[first:last + 1]]))
         elif first == last and lo % bounds[first] == 0 and bounds[first + 1] % hi == 0:
             src = parts[first][0]  # a clean piece of one axis, e.g. a split feature
+            split.append(len(out))
             out.append(Axis(shown(d), src.role, ((src, shown(d)),)))
         else:
             pieces = []
@@ -144,6 +146,12 @@ def reshape(axes: Sequence[Axis], target: Sequence["int | Sym"]) -> Shape | None
                 pieces.append((parts[k][0], shown(b // a) if b % a == 0 else None))
             out.append(Axis(shown(d), "scrambled", tuple(_merge_adjacent(pieces))))
         lo = hi
+    # A piece of an axis whose other piece went into a scramble is part of that scramble:
+    # (C=16, W=8) read as (8, 16) gives "steps" of channel pairs, each at every column.
+    cut = {src for axis in out if axis.role == "scrambled" for src, _ in axis.parts}
+    for i in split:
+        if out[i].parts[0][0] in cut:
+            out[i] = Axis(out[i].size, "scrambled", out[i].parts)
     return tuple(out)
 
 

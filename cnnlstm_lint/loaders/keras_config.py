@@ -193,6 +193,180 @@ def _recurrent_attrs(class_name: str, conf: dict) -> dict:
     }
 
 
+# ---------------------------------------------------------------------------------
+# Op layers: a `keras.ops.*` call in a Keras 3 functional model is saved as a layer whose
+# module is `keras.src.ops.<area>`; a `tf.*` call or a slice in a tf.keras 2 model as a
+# `TFOpLambda` / `SlicingOpLambda` whose config names the function. They are read here as
+# data, for a few shape ops only: the function they name is never imported or called, and
+# any other function stays opaque.
+
+_OP_KINDS = {
+    **{name: "reshape" for name in ("keras.ops.reshape", "tf.reshape", "tf.compat.v1.reshape")},
+    **{name: "transpose" for name in ("keras.ops.transpose", "tf.transpose",
+                                      "tf.compat.v1.transpose")},
+    **{name: "squeeze" for name in ("keras.ops.squeeze", "tf.squeeze", "tf.compat.v1.squeeze")},
+    **{name: "unsqueeze" for name in ("keras.ops.expand_dims", "tf.expand_dims",
+                                      "tf.compat.v1.expand_dims")},
+    **{name: "concat" for name in ("keras.ops.concatenate", "tf.concat", "tf.compat.v1.concat")},
+    **{name: "getitem" for name in ("keras.ops.get_item", "tf.__operators__.getitem")},
+}
+
+_TF_OP_CLASSES = {"TFOpLambda", "SlicingOpLambda"}
+# Keras 3 op classes a module-less (.h5) config may hold -> an argument key their config has
+_MODULELESS_OPS = {"Reshape": "newshape", "Transpose": "axes", "Squeeze": "axis",
+                   "ExpandDims": "axis", "Concatenate": "axis", "GetItem": "name"}
+
+
+def _snake(name: str) -> str:
+    import re
+
+    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
+
+
+def op_layer_function(layer: dict) -> str | None:
+    """The function an op layer stands for (`keras.ops.reshape`, `tf.reshape`), or None
+    for an ordinary layer. Only strings are read; nothing is looked up."""
+    cls, module = layer.get("class_name"), layer.get("module")
+    conf = layer.get("config") if isinstance(layer.get("config"), dict) else {}
+    if isinstance(module, str) and module.startswith(("keras.src.ops.", "keras.ops.")) \
+            and isinstance(cls, str) and cls.isidentifier():
+        return "keras.ops." + _snake(cls)
+    if cls in _TF_OP_CLASSES and isinstance(conf.get("function"), str):
+        return "tf." + conf["function"][:200]
+    if module is None and cls in _MODULELESS_OPS and _MODULELESS_OPS[cls] in conf \
+            and not {"trainable", "dtype", "target_shape", "dims"} & set(conf):
+        # a Keras 3 legacy .h5 drops `module`: an op layer's config is its name and its
+        # arguments only (a layer's has trainable/dtype), e.g. {"name", "newshape"}
+        return "keras.ops." + _snake(cls)
+    return None
+
+
+def _dims(value: Any) -> list[int] | None:
+    """A saved target shape: ints, with a dynamic entry (None, or a tensor the file refers
+    to) read as -1 when it is the only unknown one (the product then fixes its value)."""
+    if _int(value) is not None:
+        value = [value]
+    if not isinstance(value, (list, tuple)):
+        return None
+    dims = [v if _int(v) is not None else None for v in value]
+    unknown = sum(1 for d in dims if d is None or d == -1)
+    if unknown > 1:
+        return None
+    return [-1 if d is None else d for d in dims]
+
+
+def _axis_list(value: Any) -> list[int] | None:
+    if _int(value) is not None:
+        return [value]
+    return _ints(value) if isinstance(value, (list, tuple)) and value else None
+
+
+def _slice_item(item: Any) -> tuple | None:
+    """('index', i) or ('slice', start, stop, step) from a saved slice key item."""
+    if _int(item) is not None:
+        return ("index", item)
+    if isinstance(item, dict):
+        conf = item.get("config") if item.get("class_name") == "__slice__" else item
+        if isinstance(conf, dict) and set(conf) <= {"start", "stop", "step"}:
+            parts = [conf.get(k) for k in ("start", "stop", "step")]
+            if all(p is None or _int(p) is not None for p in parts) and parts[2] != 0:
+                return ("slice", *parts)
+    return None
+
+
+def _getitem(key: Any) -> tuple[str, dict] | str:
+    """A basic slice key -> (kind, attrs); a reason string when it is not basic."""
+    items = key if isinstance(key, list) else [key]
+    parsed = [_slice_item(item) for item in items]
+    if not parsed or None in parsed:
+        return "the key holds more than integers and slices"
+    indices = [(axis, p[1]) for axis, p in enumerate(parsed) if p[0] == "index"]
+    slices = [(axis, *p[1:]) for axis, p in enumerate(parsed)
+              if p[0] == "slice" and p[1:] not in ((None, None, None), (None, None, 1))]
+    if len(indices) == 1 and not slices:
+        return "select", {"axis": indices[0][0]}
+    if not indices and slices:
+        return "slice", {"slices": [list(s) for s in slices]}
+    if not indices and not slices:
+        return "identity", {}
+    return "the key mixes several indices or indices with slices"
+
+
+def canonical_op(function: str, conf: dict, call: "_Call") -> tuple[str, dict]:
+    """The canonical kind and attributes of an op layer, from its saved arguments."""
+    kind = _OP_KINDS.get(function)
+    if kind is None:
+        return "opaque", {"op_reason": "not in its list"}
+    keras3 = function.startswith("keras.ops.")
+    args = conf if keras3 else call.kwargs
+
+    def opaque(reason: str) -> tuple[str, dict]:
+        return "opaque", {"op_reason": reason}
+
+    if kind == "reshape":
+        target = _dims(args.get("newshape", args.get("new_shape")) if keras3 else args.get("shape"))
+        if target is None:
+            return opaque("its target shape is not saved as data")
+        return "reshape", {"target": target, "full": True}
+    if kind == "transpose":
+        perm = args.get("axes" if keras3 else "perm")
+        if perm is not None and _ints(perm) is None:
+            return opaque("its permutation is not saved as data")
+        return "transpose", {"perm": _ints(perm) if perm is not None else None}
+    if kind == "squeeze":
+        axes = args.get("axis")
+        if axes is not None and _axis_list(axes) is None:
+            return opaque("its axes are not saved as data")
+        return "squeeze", {"axes": _axis_list(axes) if axes is not None else None}
+    if kind == "unsqueeze":
+        axes = _axis_list(args.get("axis"))
+        if axes is None:
+            return opaque("its axis is not saved as data")
+        return "unsqueeze", {"axes": axes}
+    if kind == "concat":
+        axis = _int(args.get("axis", 0 if keras3 else None))
+        if axis is None:
+            return opaque("its axis is not saved as data")
+        return "concat", {"axis": axis}
+    key = (call.raw_args[1] if len(call.raw_args) > 1 else None) if keras3 \
+        else args.get("slice_spec")
+    result = _getitem(key)
+    if isinstance(result, str):
+        return opaque(result)
+    return result
+
+
+def _rnn_cell(conf: dict) -> tuple[str, dict, dict]:
+    """`RNN(cell)`: the recurrent layer its cell makes (op, merged config, extra attrs).
+
+    `RNN(LSTMCell(...))` is an LSTM; `RNN(StackedRNNCells([...]))` a stack of cells run
+    per step, read as one recurrent layer whose width is the last cell's, with the
+    dropout and regularizers of any cell. An unknown cell class leaves op "RNN" (opaque).
+    """
+    cell = conf["cell"]
+    rnn_conf = {k: v for k, v in conf.items() if k != "cell"}
+    cells = [cell]
+    extra: dict[str, Any] = {}
+    cell_conf = cell.get("config") if isinstance(cell.get("config"), dict) else {}
+    if cell.get("class_name") == "StackedRNNCells" and isinstance(cell_conf.get("cells"), list):
+        cells = [c for c in cell_conf["cells"] if isinstance(c, dict)]
+        if not cells or len(cells) != len(cell_conf["cells"]):
+            return "RNN", conf, {}
+        extra["stacked_cells"] = len(cells)
+    ops = [_CELL_CLASSES.get(str(c.get("class_name"))) for c in cells]
+    if None in ops:
+        return "RNN", conf, {}
+    confs = [c.get("config") if isinstance(c.get("config"), dict) else {} for c in cells]
+    merged = {**confs[-1], **rnn_conf}
+    merged["dropout"] = max(_rate(c.get("dropout")) for c in confs)
+    merged["recurrent_dropout"] = max(_rate(c.get("recurrent_dropout")) for c in confs)
+    if any(c.get(k) for c in confs for k in _REGULARIZER_KEYS):
+        extra["regularized"] = True
+    if len(cells) > 1:
+        extra["cells"] = ops
+    return ops[-1], merged, extra
+
+
 # Modules whose names in a config are gadgets: load_model would import and call into them.
 _GADGET_MODULES = {"os", "posix", "nt", "subprocess", "sys", "builtins", "__builtin__", "shutil",
                    "importlib", "pickle", "marshal", "socket", "ctypes", "runpy", "code", "pty",
@@ -256,19 +430,28 @@ class _Call:
     """One call of a layer: its input tensors (refs into `produced`) and recorded shapes."""
 
     def __init__(self, args: list[tuple[str, int, int, tuple | None]],
-                 aux: list[tuple[str, int, int, tuple | None]]):
+                 aux: list[tuple[str, int, int, tuple | None]], raw_args: Any = None,
+                 kwargs: Any = None):
         self.args, self.aux = args, aux
+        # the call's own arguments, as data (read only by op layers: a slice key, a shape)
+        self.raw_args = raw_args if isinstance(raw_args, list) else []
+        self.kwargs = kwargs if isinstance(kwargs, dict) else {}
 
 
 def _calls(layer: dict) -> list[_Call]:
     calls = []
     for node in layer.get("inbound_nodes") or []:
         if isinstance(node, dict):  # Keras 3
-            calls.append(_Call(_tensors(node.get("args", [])), _tensors(node.get("kwargs", {}))))
+            calls.append(_Call(_tensors(node.get("args", [])), _tensors(node.get("kwargs", {})),
+                               node.get("args"), node.get("kwargs")))
         elif isinstance(node, list):  # tf.keras 2.x: [[name, node_index, tensor_index, kwargs]]
-            refs = [(str(t[0]), int(t[1]), int(t[2]), None) for t in node
-                    if isinstance(t, list) and len(t) >= 3]
-            calls.append(_Call(refs, []))
+            if len(node) >= 3 and isinstance(node[0], str):  # a TFOpLambda of one tensor:
+                node = [node]  # the node is its only entry, one level less nested
+            entries = [t for t in node if isinstance(t, list) and len(t) >= 3]
+            refs = [(str(t[0]), int(t[1]), int(t[2]), None) for t in entries]
+            # TFOpLambda / SlicingOpLambda: the op's other arguments, in the first entry
+            kwargs = entries[0][3] if entries and len(entries[0]) > 3 else None
+            calls.append(_Call(refs, [], None, kwargs))
     return calls
 
 
@@ -424,7 +607,8 @@ class KerasGraphBuilder:
             key = (self.name(layer), k)
             if key in produced:
                 raise LoadError(f"layer {key[0]!r} is defined twice")
-            produced[key] = self.layer(layer, prefix, scope, per_step, args, recorded, aux, k, at)
+            produced[key] = self.layer(layer, prefix, scope, per_step, args, recorded, aux, k, at,
+                                       op_call=call)
             done += 1
             for waiting in dependents.pop(key, []):
                 missing_count[waiting] -= 1
@@ -472,7 +656,8 @@ class KerasGraphBuilder:
         return self.graph.add_node(node)
 
     def layer(self, layer: dict, prefix: str, scope: tuple, per_step: int, args: list[Ref],
-              recorded: list, aux: list[Ref], call: int, pointer: str) -> list[Ref]:
+              recorded: list, aux: list[Ref], call: int, pointer: str,
+              op_call: _Call | None = None) -> list[Ref]:
         class_name = str(layer.get("class_name"))
         conf = layer.get("config") if isinstance(layer.get("config"), dict) else {}
         node_id = prefix + self.name(layer) + (f"#{call}" if call else "")
@@ -496,11 +681,14 @@ class KerasGraphBuilder:
             attrs_conf = inner.get("config") if isinstance(inner.get("config"), dict) else {}
             extra = {"bidirectional": True, "merge_mode": conf.get("merge_mode", "concat")}
         if op == "RNN" and isinstance(attrs_conf.get("cell"), dict):
-            cell = attrs_conf["cell"]
-            op = _CELL_CLASSES.get(str(cell.get("class_name")), "RNN")
-            merged_conf = {**(cell.get("config") or {}), **{k: v for k, v in attrs_conf.items() if k != "cell"}}
-            attrs_conf = merged_conf
-        kind, attrs = canonical(op, attrs_conf)
+            op, attrs_conf, stacked = _rnn_cell(attrs_conf)
+            extra.update(stacked)
+        op_layer = op_layer_function(layer)
+        if op_layer is not None:  # keras.ops / tf.* call saved as a layer: read as data
+            op = op_layer
+            kind, attrs = canonical_op(op_layer, conf, op_call or _Call([], []))
+        else:
+            kind, attrs = canonical(op, attrs_conf)
         attrs.update(extra)
         attrs["keras_layer"] = layer  # the layer's own config, for the probe to rebuild it
         if kind == "opaque":
@@ -512,6 +700,9 @@ class KerasGraphBuilder:
         self.scan(layer, node, node_id)  # all of it: wrapped layers and cells make no nodes
         if kind == "opaque":
             what = "Lambda layer: its code is not run" if op == "Lambda" else \
+                f"op layer {op!r} is not one of the shape ops this linter reads " \
+                f"({attrs.pop('op_reason', 'not in its list')}); its function is never " \
+                "imported or called" if op_layer is not None else \
                 f"layer class {op!r} is not a built-in Keras layer this linter knows"
             node.notes.append(what + "; shapes after it come only from what the file records")
         for slot, ref in enumerate(args):
@@ -521,7 +712,8 @@ class KerasGraphBuilder:
             self.graph.connect(ref[0], ref[1], node.id, slot, aux=True)
         outputs = 1
         if kind == "recurrent" and attrs.get("return_state"):
-            outputs += (2 if attrs.get("cell") == "LSTM" else 1) * (2 if attrs.get("bidirectional") else 1)
+            per_direction = sum(2 if c == "LSTM" else 1 for c in attrs.get("cells") or [attrs.get("cell")])
+            outputs += per_direction * (2 if attrs.get("bidirectional") else 1)
         if attrs.get("bidirectional") and attrs.get("merge_mode", "concat") is None:
             outputs += 1
         self.graph.tensor(node.id, outputs - 1)
