@@ -250,6 +250,17 @@ def keras3_models():
                            name="ops_transpose_channels")
 
     @register()
+    def ops_crnn_no_transpose():
+        # the op-layer form of the CRNN reshape that needed a transpose first
+        x = keras.Input((16, 64, 1))
+        y = layers.Conv2D(8, 3, padding="same")(x)
+        y = layers.MaxPooling2D(2)(layers.Dropout(0.2)(y))  # (8, 32, 8): H, W, C
+        y = ops.reshape(y, (-1, 32, 64))  # meant (W, H * C)
+        y = layers.LSTM(4, return_sequences=True, name="lstm")(y)
+        return keras.Model(x, layers.Dense(5, activation="softmax")(y),
+                           name="ops_crnn_no_transpose")
+
+    @register()
     def ops_unknown_op():
         # an op outside the allow-list (keras.ops.flip): opaque, nothing guessed
         x = keras.Input((32, 32, 3))
@@ -318,6 +329,50 @@ def legacy_models():
         y = layers.LSTM(4, name="lstm")(y)
         return keras.Model(x, layers.Dense(5, activation="softmax")(y),
                            name="good_tfop_height_squeeze")
+
+    @register
+    def tfk_rnn_stacked_pixels():
+        x = keras.Input((32, 32, 3))
+        y = layers.Reshape((225, 4))(spatial_map(x))
+        cells = layers.StackedRNNCells([layers.LSTMCell(4), layers.GRUCell(3)])
+        y = layers.RNN(cells, name="rnn")(y)
+        return keras.Model(x, layers.Dense(2, activation="softmax")(y),
+                           name="tfk_rnn_stacked_pixels")
+
+    @register
+    def tfk_good_conv1d_rnn_cells():
+        x = keras.Input((100, 6))
+        y = layers.Conv1D(8, 5, padding="same", activation="relu")(x)
+        y = layers.Dropout(0.2)(layers.MaxPooling1D(2)(y))
+        y = layers.Bidirectional(layers.RNN(layers.LSTMCell(4), return_sequences=True),
+                                 merge_mode="ave", name="bilstm")(y)
+        y = layers.RNN(layers.StackedRNNCells([layers.GRUCell(4), layers.LSTMCell(3)]),
+                       go_backwards=True, name="rnn_stacked")(y)
+        return keras.Model(x, layers.Dense(2, activation="softmax")(y),
+                           name="tfk_good_conv1d_rnn_cells")
+
+    @register
+    def tfk_cf_crnn_no_permute():
+        x = keras.Input((1, 16, 64))
+        y = layers.Conv2D(8, 3, padding="same", data_format="channels_first")(x)
+        y = layers.Dropout(0.2)(y)
+        y = layers.MaxPooling2D(2, data_format="channels_first")(y)  # (8, 8, 32): C, H, W
+        y = layers.Reshape((32, 64))(y)
+        y = layers.Bidirectional(layers.LSTM(4, return_sequences=True), name="bilstm")(y)
+        return keras.Model(x, layers.Dense(5, activation="softmax")(y),
+                           name="tfk_cf_crnn_no_permute")
+
+    @register
+    def tfk_good_cf_crnn():
+        x = keras.Input((1, 16, 64))
+        y = layers.Conv2D(8, 3, padding="same", data_format="channels_first")(x)
+        y = layers.Dropout(0.2)(y)
+        y = layers.MaxPooling2D(2, data_format="channels_first")(y)
+        y = layers.Permute((3, 1, 2))(y)  # (32, 8, 8): W, C, H
+        y = layers.Reshape((32, 64))(y)
+        y = layers.Bidirectional(layers.LSTM(4, return_sequences=True), merge_mode="sum",
+                                 name="bilstm")(y)
+        return keras.Model(x, layers.Dense(5, activation="softmax")(y), name="tfk_good_cf_crnn")
 
     @register
     def tfop_unknown_op():

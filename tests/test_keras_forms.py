@@ -46,6 +46,7 @@ CASES = {
     **{f"ops_transpose_channels{e}": {("CL002", "lstm")} for e in BOTH},
     **{f"good_ops_crnn{e}": set() for e in BOTH},
     **{f"good_ops_height_squeeze{e}": set() for e in BOTH},
+    **{f"ops_crnn_no_transpose{e}": {("CL007", "lstm")} for e in BOTH},
     **{f"ops_unknown_op{e}": set() for e in BOTH},
     # -- family 5: TFOpLambda / SlicingOpLambda (tf.keras 2) ------------------------
     "tfop_reshape_pixels.h5": {("CL001", "lstm")},
@@ -53,6 +54,11 @@ CASES = {
     "good_tfop_crnn.h5": set(),
     "good_tfop_height_squeeze.h5": set(),
     "tfop_unknown_op.h5": set(),
+    # -- family 7 in tf.keras 2 saves --------------------------------------------
+    "tfk_rnn_stacked_pixels.h5": {("CL001", "rnn")},
+    "tfk_good_conv1d_rnn_cells.h5": set(),
+    "tfk_cf_crnn_no_permute.h5": {("CL007", "bilstm")},
+    "tfk_good_cf_crnn.h5": set(),
 }
 
 # CL002 reads the *sources* of the time axis, and the time axis of this reshape is a
@@ -242,3 +248,19 @@ def test_op_arguments_are_data_only():
                               "config": {"axis": 1, "trainable": True}}) is None
     assert op_layer_function({"class_name": "Reshape", "config": {"newshape": [4]}}) == \
         "keras.ops.reshape"
+
+
+@pytest.mark.parametrize("ext", BOTH)
+def test_op_layer_crnn_without_transpose_gets_the_transpose(ext):
+    (finding,) = findings(f"ops_crnn_no_transpose{ext}")
+    assert finding.evidence["reshape"] == "reshape" and finding.evidence["permute"] == [1, 3, 2, 4]
+    assert "Transpose(perm=[0, 2, 1, 3]) before `reshape`" in finding.remedy
+
+
+def test_tf_keras_2_rnn_cells_and_merge_modes():
+    graph = load_graph(os.path.join(FORMS, "tfk_good_conv1d_rnn_cells.h5"))
+    bilstm, stacked = graph.node("bilstm"), graph.node("rnn_stacked")
+    assert (bilstm.kind, bilstm.op, bilstm.attrs["merge_mode"]) == ("recurrent", "LSTM", "ave")
+    assert graph.tensor("bilstm").shape == (None, 50, 4)
+    assert (stacked.kind, stacked.attrs["cells"]) == ("recurrent", ["GRU", "LSTM"])
+    assert graph.tensor("rnn_stacked").shape == (None, 3)
