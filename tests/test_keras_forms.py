@@ -264,3 +264,27 @@ def test_tf_keras_2_rnn_cells_and_merge_modes():
     assert graph.tensor("bilstm").shape == (None, 50, 4)
     assert (stacked.kind, stacked.attrs["cells"]) == ("recurrent", ["GRU", "LSTM"])
     assert graph.tensor("rnn_stacked").shape == (None, 3)
+
+
+@pytest.mark.parametrize("function,unsafe", [("io.write_file", True), ("io.read_file", True),
+                                             ("raw_ops.WriteFile", True), ("numpy_function", True),
+                                             ("compat.v1.py_func", True), ("io.gfile.remove", True),
+                                             ("reshape", False), ("reverse", False),
+                                             ("print", False), ("io.decode_jpeg", False),
+                                             ("raw_ops.Reshape", False)])
+def test_tf_op_lambda_touching_files_is_unsafe_content(function, unsafe):
+    """tf_keras resolves a TFOpLambda's function inside the `tf` API when it loads the
+    model, and the model then calls it on every input: file and Python ops are CL900."""
+    config = {"class_name": "Functional", "config": {
+        "input_layers": [["in", 0, 0]], "output_layers": [["op", 0, 0]], "layers": [
+            {"class_name": "InputLayer", "name": "in",
+             "config": {"batch_input_shape": [None, 4], "name": "in"}, "inbound_nodes": []},
+            {"class_name": "TFOpLambda", "name": "op",
+             "config": {"name": "op", "function": function},
+             "inbound_nodes": [["in", 0, 0, {"filename": "/tmp/x"}]]}]}}
+    graph = graph_from_config(config, "m.h5")
+    node = graph.node("op")
+    assert node.kind == "opaque"
+    assert bool(node.attrs.get("unsafe")) is unsafe
+    result = lint(config)
+    assert (("CL900", "op") in {(f.code, f.node) for f in result}) is unsafe

@@ -373,6 +373,26 @@ _GADGET_MODULES = {"os", "posix", "nt", "subprocess", "sys", "builtins", "__buil
                    "eval", "exec", "io", "pathlib", "tempfile", "urllib", "requests", "http"}
 
 
+# tf.* functions a TFOpLambda can name (tf_keras resolves the name inside the `tf` API on
+# load) that touch files or run Python: the saved model would do that on every call.
+_TF_IO_PREFIXES = ("io.gfile.", "compat.v1.io.gfile.", "gfile.", "compat.v1.gfile.",
+                   "saved_model.", "compat.v1.saved_model.", "summary.", "compat.v1.summary.")
+_TF_IO_FUNCTIONS = {f"{ns}{name}" for ns in ("", "compat.v1.", "io.", "compat.v1.io.")
+                    for name in ("read_file", "write_file", "matching_files")} | {
+    "py_function", "numpy_function", "compat.v1.py_func", "compat.v1.py_function",
+    "compat.v1.numpy_function", "train.load_variable", "train.load_checkpoint",
+    "compat.v1.train.load_variable", "compat.v1.train.load_checkpoint"}
+_TF_IO_RAW_OPS = ("File", "PyFunc", "Save", "Restore", "Matching", "Writer", "Reader")
+
+
+def _tf_io_function(function: Any) -> bool:
+    if not isinstance(function, str):
+        return False
+    if function.startswith("raw_ops."):
+        return any(word in function for word in _TF_IO_RAW_OPS)
+    return function in _TF_IO_FUNCTIONS or function.startswith(_TF_IO_PREFIXES)
+
+
 def unsafe_content(obj: Any) -> tuple[list[str], list[str]]:
     """(what the config would make load_model import, unmarshal or load; custom classes).
 
@@ -398,6 +418,10 @@ def unsafe_content(obj: Any) -> tuple[list[str], list[str]]:
                           "unmarshal and run")
         elif item.get("function_type") == "lambda":
             unsafe.append("Lambda bytecode (tf.keras 2.x) that load_model would unmarshal and run")
+        elif cls in _TF_OP_CLASSES and isinstance(conf, dict) \
+                and _tf_io_function(conf.get("function")):
+            unsafe.append(f"a TFOpLambda calling tf.{str(conf['function'])[:200]}, which reads or "
+                          "writes files or runs Python when the model runs")
         elif cls == "TFSMLayer":
             where = conf.get("filepath") if isinstance(conf, dict) else None
             unsafe.append(f"a TFSMLayer that would load the TensorFlow SavedModel at {where!r}")
