@@ -77,10 +77,7 @@ def test_every_file_is_a_case():
     assert on_disk == set(CASES)
 
 
-@pytest.mark.parametrize("name", [
-    pytest.param(name, marks=pytest.mark.xfail(
-        strict=True, reason="CL002 does not yet leave a scrambled time axis to CL007"))
-    if name in _CL002_OWNERSHIP else name for name in sorted(CASES)])
+@pytest.mark.parametrize("name", sorted(CASES))
 def test_exact_findings(name):
     assert {(f.code, f.node) for f in findings(name)} == CASES[name]
 

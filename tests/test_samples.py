@@ -19,7 +19,7 @@ EXPECTED = {
     "cl002_channels_as_time.keras": {("CL002", "lstm")},
     "cl002_permute_channels.keras": {("CL002", "lstm")},
     "cl003_reshape_clip.keras": {("CL003", "reshape")},
-    "cl003_flatten_clip.keras": {("CL003", "flatten"), ("CL002", "lstm")},
+    "cl003_flatten_clip.keras": {("CL003", "flatten")},  # one cause, one finding
     "cl004_oversized_features.keras": {("CL004", "lstm")},
     "cl005_gap_single_step.keras": {("CL005", "lstm")},
     "cl005_dense_single_step.keras": {("CL005", "lstm")},
@@ -135,11 +135,20 @@ def test_directory_is_linted_recursively():
             assert {(f["code"], f["node"]) for f in entry["findings"]} == EXPECTED[name]
 
 
-def test_select_and_ignore_by_code_and_prefix():
-    path = os.path.join(SAMPLES, "cl003_flatten_clip.keras")
-    assert {f["code"] for f in lint_json("--select", "CL003", path)[1]["files"][0]["findings"]} == {"CL003"}
-    assert {f["code"] for f in lint_json("--ignore", "CL003", path)[1]["files"][0]["findings"]} == {"CL002"}
-    code, doc = lint_json("--select", "CL00", "--ignore", "CL002,CL003", path)
+def test_select_and_ignore_by_code_and_prefix(tmp_path):
+    """A CL001 model whose Dropout has rate 0: CL001 and CL006."""
+    with open(os.path.join(SAMPLES, "cl001_spatial_reshape.json")) as fh:
+        config = json.load(fh)
+    for layer in config["config"]["layers"]:
+        if layer["class_name"] == "Dropout":
+            layer["config"]["rate"] = 0.0
+    path = str(tmp_path / "two_codes.json")
+    with open(path, "w") as fh:
+        json.dump(config, fh)
+    assert {f["code"] for f in lint_json(path)[1]["files"][0]["findings"]} == {"CL001", "CL006"}
+    assert {f["code"] for f in lint_json("--select", "CL001", path)[1]["files"][0]["findings"]} == {"CL001"}
+    assert {f["code"] for f in lint_json("--ignore", "CL001", path)[1]["files"][0]["findings"]} == {"CL006"}
+    code, doc = lint_json("--select", "CL00", "--ignore", "CL001,CL006", path)
     assert code == 0 and doc["files"][0]["findings"] == []
 
 
