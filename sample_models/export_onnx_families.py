@@ -63,7 +63,17 @@ def keras_models() -> dict:
         y = layers.Bidirectional(layers.GRU(8, return_sequences=True))(y)
         return keras.Model(x, layers.Dense(5)(y), name="crnn_pixels" if pixels else "crnn_bigru")
 
-    return {"k_conv1d_bigru": conv1d_bigru, "k_text_bisimplernn": text_bisimplernn,
+    def audio_bigru():
+        """DeepSpeech-style: a (100 frames, 16 bins) spectrogram, Conv2D striding only the
+        frequency, bins x channels folded into features, Bidirectional GRU over the
+        frames (clean)."""
+        x = keras.Input((100, 16, 1), name="x")
+        y = layers.Conv2D(4, 3, strides=(1, 2), padding="same", activation="relu")(x)
+        y = layers.Reshape((100, 8 * 4))(y)               # (frames, bins*channels)
+        y = layers.Bidirectional(layers.GRU(8, return_sequences=True))(y)
+        return keras.Model(x, layers.Dense(6)(y), name="audio_bigru")
+
+    return {"k_audio_bigru": audio_bigru, "k_conv1d_bigru": conv1d_bigru, "k_text_bisimplernn": text_bisimplernn,
             "k_crnn_bigru": lambda: crnn(False), "k_crnn_bigru_pixels": lambda: crnn(True)}
 
 
@@ -204,6 +214,21 @@ def torch_models() -> dict:
             o, _ = self.lstm(torch.relu(self.conv(x)).permute(0, 2, 1))
             return self.head(o[:, -1])
 
+    class TextConvLSTM(nn.Module):
+        """nn.Embedding (a Gather of table rows) + Conv1d + LSTM over the words (clean)."""
+
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(50, 8)
+            self.conv = nn.Conv1d(8, 8, 3, padding=1)
+            self.lstm = nn.LSTM(8, 8, batch_first=True)
+            self.head = nn.Linear(8, 2)
+
+        def forward(self, x):
+            y = torch.relu(self.conv(self.emb(x).transpose(1, 2)))   # (N, 8, T)
+            o, _ = self.lstm(y.transpose(1, 2))                     # (N, T, 8)
+            return self.head(o[:, -1])
+
     both = ("ts", "dynamo")
     img = (1, 16, 32)
     return {
@@ -215,6 +240,7 @@ def torch_models() -> dict:
         "t_flatten2_transpose": (lambda: FlattenStart2(True), (2, *img), {0: "batch"}, both),
         "t_crnn_time_major": (lambda: CrnnTimeMajor(True), (2, *img), {0: "batch"}, both),
         "t_crnn_time_major_no_permute": (lambda: CrnnTimeMajor(False), (2, *img), {0: "batch"}, both),
+        "t_text_conv_lstm": (TextConvLSTM, "tokens", {0: "batch"}, both),
         "t_crnn_squeeze": (CrnnSqueeze, (2, *img), {0: "batch"}, both),
         "t_einops_pixels": (EinopsPixels, (2, *img), {0: "batch"}, both),
         "t_fold_time": (FoldTime, (2, 3, *img), {0: "batch"}, both),
@@ -276,7 +302,7 @@ def main(argv=None) -> int:
                 path = os.path.join(args.out, f"{name}.{kind}.onnx")
                 torch.manual_seed(0)
                 model = factory().eval()
-                x = torch.randn(*shape)
+                x = torch.randint(0, 50, (2, 30)) if shape == "tokens" else torch.randn(*shape)
                 try:
                     with torch.no_grad():
                         export_torch(kind, model, x, dynamic, path)

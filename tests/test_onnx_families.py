@@ -36,6 +36,7 @@ EXPECTED = {
     # family 1: tf2onnx bidirectional recurrences (two Loops, the backward one after a
     # ReverseSequence): clean ...
     "k_conv1d_bigru.onnx": set(),
+    "k_audio_bigru.onnx": set(),  # DeepSpeech-style: spectrogram frames as time
     "k_text_bisimplernn.onnx": set(),
     "k_crnn_bigru.onnx": set(),
     # ... and the same CRNN with pixels as steps: CL001 on each direction's Loop (tf2onnx
@@ -69,6 +70,9 @@ EXPECTED = {
     # einops `b c h w -> b (h w) c` as permute + reshape: pixels as steps
     "t_einops_pixels.ts.onnx": {("CL001", TS_LSTM)},
     "t_einops_pixels.dynamo.onnx": {("CL001", DYNAMO_LSTM)},
+    # nn.Embedding (a Gather of table rows) + Conv1d + LSTM over the words: clean
+    "t_text_conv_lstm.ts.onnx": set(),
+    "t_text_conv_lstm.dynamo.onnx": set(),
     # `(b t) c h w` for the CNN, unfolded back to (b, t, f): clean
     "t_fold_time.ts.onnx": set(),
     "t_fold_time.dynamo.onnx": set(),
@@ -109,6 +113,20 @@ def test_backward_direction_keeps_its_axes():
         time = x.axes[loop.attrs["time_axis"]]
         assert time.role == "time" and time.size == 40
         assert {s.role for s in time.sources} == {"time"}
+
+
+@pytest.mark.parametrize("name", ["k_text_bisimplernn.onnx", "t_text_conv_lstm.ts.onnx",
+                                  "t_text_conv_lstm.dynamo.onnx"])
+def test_embedding_lookup_makes_the_word_steps(name):
+    """A Gather of a constant (vocabulary, F) table by data indices is an embedding: the
+    recurrent layer's time axis is the words, not an opaque op's unknown axis."""
+    graph = cnnlstm_lint.to_graph(os.path.join(FAMILIES, name))
+    (emb,) = [n for n in graph.nodes() if n.kind == "embedding"]
+    assert emb.op == "Gather" and emb.attrs["units"] == 8
+    for rnn in graph.recurrent_nodes():
+        (x,) = graph.inputs_of(rnn.id)
+        time = x.axes[rnn.attrs.get("time_axis", 0)]
+        assert time.role == "time" and time.size == 30
 
 
 def test_time_first_input_is_time_major():

@@ -426,6 +426,11 @@ class _OnnxBuilder:
                 return "opaque", {}  # joins data with constants (e.g. a learned token)
             return "concat", {"axis": a.get("axis", 0)}
         if op == "Gather":
+            table = self.const_shapes.get(ins[0])
+            if ins[0] not in self.data and len(ins) > 1 and ins[1] in self.data and table \
+                    and len(table) == 2 and a.get("axis", 0) == 0:
+                # rows of a constant table picked by data indices: an embedding lookup
+                return "embedding", {"units": table[1], "_data_inputs": ins[1:2]}
             indices = self._const(ins[1])
             if ins[0] not in self.data or indices is None:
                 return "opaque", {}
