@@ -38,7 +38,7 @@ def keras_models() -> dict:
         """Time series: Conv1D over 40 steps, a bidirectional GRU reads them (clean)."""
         x = keras.Input((40, 6), name="x")
         y = layers.Conv1D(8, 3, padding="same", activation="relu")(x)
-        y = layers.Bidirectional(layers.GRU(8))(y)
+        y = layers.Bidirectional(layers.GRU(8, name="gru"), name="bigru")(y)
         return keras.Model(x, layers.Dense(3)(y), name="conv1d_bigru")
 
     def text_bisimplernn():
@@ -46,7 +46,7 @@ def keras_models() -> dict:
         x = keras.Input((30,), dtype="int32", name="x")
         y = layers.Embedding(50, 8)(x)
         y = layers.Conv1D(8, 3, padding="same", activation="relu")(y)
-        y = layers.Bidirectional(layers.SimpleRNN(8))(y)
+        y = layers.Bidirectional(layers.SimpleRNN(8, name="rnn"), name="birnn")(y)
         return keras.Model(x, layers.Dense(2)(y), name="text_bisimplernn")
 
     def crnn(pixels: bool):
@@ -60,7 +60,7 @@ def keras_models() -> dict:
         else:
             y = layers.Permute((2, 1, 3))(y)              # (16, 8, 4): width first
             y = layers.Reshape((16, 8 * 4))(y)            # 16 columns, 32 features
-        y = layers.Bidirectional(layers.GRU(8, return_sequences=True))(y)
+        y = layers.Bidirectional(layers.GRU(8, return_sequences=True, name="gru"), name="bigru")(y)
         return keras.Model(x, layers.Dense(5)(y), name="crnn_pixels" if pixels else "crnn_bigru")
 
     def audio_bigru():
@@ -70,7 +70,7 @@ def keras_models() -> dict:
         x = keras.Input((100, 16, 1), name="x")
         y = layers.Conv2D(4, 3, strides=(1, 2), padding="same", activation="relu")(x)
         y = layers.Reshape((100, 8 * 4))(y)               # (frames, bins*channels)
-        y = layers.Bidirectional(layers.GRU(8, return_sequences=True))(y)
+        y = layers.Bidirectional(layers.GRU(8, return_sequences=True, name="gru"), name="bigru")(y)
         return keras.Model(x, layers.Dense(6)(y), name="audio_bigru")
 
     return {"k_audio_bigru": audio_bigru, "k_conv1d_bigru": conv1d_bigru, "k_text_bisimplernn": text_bisimplernn,
@@ -82,6 +82,9 @@ def export_keras(factory, path: str) -> None:
     import tensorflow as tf
     import tf2onnx
 
+    import keras
+
+    keras.backend.clear_session()  # layer names must not depend on what was built before
     model = factory()
     spec = [tf.TensorSpec((None, *t.shape[1:]), t.dtype, name=t.name) for t in model.inputs]
     proto, _ = tf2onnx.convert.from_keras(model, input_signature=spec, opset=17)

@@ -29,7 +29,7 @@ SCRIPT = os.path.join(SAMPLES, "export_onnx_families.py")
 CL006_SKIP = "CL006 (no-dropout) not judged: an inference-only export, where dropout is stripped"
 
 TS_LSTM, DYNAMO_LSTM = "/lstm/LSTM", "node_lstm__2"
-PIXELS = "crnn_pixels_1/bidirectional_3_1/{}_gru_2_1/while_loop"
+PIXELS = "crnn_pixels_1/bigru_1/{}_gru_1/while_loop"
 
 # file -> the exact set of (code, node) findings
 EXPECTED = {
