@@ -236,6 +236,8 @@ def torch_models() -> dict:
     img = (1, 16, 32)
     return {
         "t_time_major_lstm": (TimeMajorLSTM, (5, 2, 6), {0: "seq", 1: "batch"}, both),
+        # the real mistake: a (batch, seq, F) input fed to a batch_first=False LSTM
+        "t_time_major_lstm_fed_batch_first": (TimeMajorLSTM, (2, 5, 6), {0: "batch", 1: "seq"}, both),
         # static shapes: no dim says which axis is the batch
         "t_static_time_major_lstm": (TimeMajorLSTM, (5, 2, 6), {}, ("ts",)),
         "t_static_conv1d_lstm": (Conv1dLSTM, (2, 6, 40), {}, ("ts",)),

@@ -46,6 +46,13 @@ EXPECTED = {
     # family 1: nn.LSTM(batch_first=False) fed a ['seq', 'batch', 6] input: time-major, clean
     "t_time_major_lstm.ts.onnx": set(),
     "t_time_major_lstm.dynamo.onnx": set(),
+    # the real mistake: ['batch', 'seq', 6] fed to a batch_first=False LSTM - its time
+    # axis is the batch (CL003 owns batch-as-time until its own rule exists)
+    "t_time_major_lstm_fed_batch_first.ts.onnx": {("CL003", TS_LSTM)},
+    # torch.export specialises that batch to the constant 2 (the LSTM state is sized by
+    # axis 1), so the file's input is [2, 'seq', 6]: nothing says axis 0 is the batch and
+    # the rule stays silent (a known miss: precision first)
+    "t_time_major_lstm_fed_batch_first.dynamo.onnx": set(),
     # ... and exported with static shapes (no dim names): nothing says axis 0 is the
     # batch, so it is unknown and the time-major LSTM is clean; the Conv1d of a static
     # time-series model makes its axis 0 the batch (the Conv spec's N)
