@@ -2,7 +2,8 @@
 
 Plain frozen data with no imports from the rest of the package, so that graph.py (which
 stores axes on tensors), shape_expr.py (which computes Reshape targets) and axes.py (the
-provenance pass) can all use them without importing each other.
+provenance pass) can all use them without importing each other. How an axis is written
+as text is axis_text.py's; `describe` here only calls it.
 """
 
 from __future__ import annotations
@@ -40,8 +41,10 @@ class Source(NamedTuple):
     label: str  # N, T, H, W, D, L, C, F or ? -- for messages
 
     def describe(self) -> str:
-        size = "?" if self.size is None else self.size
-        return f"{self.label} {size}"
+        """E.g. 'H 15'; written by axis_text.source_text."""
+        from .axis_text import source_text
+
+        return source_text(self)
 
 
 @dataclass(frozen=True)
@@ -64,17 +67,11 @@ class Axis:
         return seen
 
     def describe(self) -> str:
-        """E.g. 'H 15 × W 15 of max_pooling2d' or 'C 32 of conv2d'."""
-        if not self.parts:
-            return "a new axis"
-        groups: list[tuple[str, list[str]]] = []
-        for src, size in _merge_adjacent(self.parts):
-            text = src.describe() if size == src.size else f"{size} of {src.describe()}"
-            if groups and groups[-1][0] == src.node:
-                groups[-1][1].append(text)
-            else:
-                groups.append((src.node, [text]))
-        return " × ".join(f"{' × '.join(texts)} of {node}" for node, texts in groups)
+        """E.g. 'H 15 × W 15 of max_pooling2d' or 'C 32 of conv2d'; written by
+        axis_text.provenance."""
+        from .axis_text import provenance
+
+        return provenance(self)
 
 
 def _product(sizes: Sequence[int | None], limit: int = MAX_SIZE) -> int | None:

@@ -254,18 +254,15 @@ def _file_settings(path: str, config_file: str | None, isolated: bool, select=()
 
 
 def axes_table(graph) -> str:
+    from .axis_text import table_rows
+
     lines = []
     for node in graph.nodes():
         step = f"  (per step ×{node.per_step})" if node.per_step else ""
         lines.append(f"{visible(node.id)}  [{visible(node.op)}]{step}")
         for index, tensor in enumerate(node.outputs):
             label = f"out{index}" if len(node.outputs) > 1 else "out"
-            if tensor.axes is None:
-                lines.append(f"    {label}: unknown shape")
-                continue
-            for i, axis in enumerate(tensor.axes):
-                size = "None" if axis.size is None else axis.size
-                lines.append(f"    {label}[{i}] {size:>6} {axis.role:<9} = {visible(axis.describe())}")
+            lines += table_rows(label, tensor.axes, visible)
     return "".join(line + "\n" for line in lines)
 
 

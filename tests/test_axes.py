@@ -120,9 +120,7 @@ def test_aligned_split_back_recovers_the_original_axes():
 
 def test_aligned_grouping_keeps_time_leading():
     """Audio CRNN: (T 128, F 10, C 8) -> (128, 80): time stays time, features fold."""
-    t = new_axis("max_pooling2d_1", 1, "spatial", 128, "H")
-    f = new_axis("max_pooling2d_1", 2, "spatial", 10, "W")
-    c = new_axis("conv2d_1", 3, "channel", 8, "C")
+    t, f, c = hwc("max_pooling2d_1", 128, 10, 8, "conv2d_1")
     steps, feats = reshape((t, f, c), (128, 80))
     assert steps.origin == t.origin and steps.role == "spatial"
     assert feats.size == 80 and origin(feats) == {("max_pooling2d_1", "W"), ("conv2d_1", "C")}
@@ -130,9 +128,7 @@ def test_aligned_grouping_keeps_time_leading():
 
 def test_misaligned_reshape_is_scrambled():
     """(8, 32, 64) -> (32, 512): each boundary cuts through an input axis."""
-    h = new_axis("pool", 1, "spatial", 8, "H")
-    w = new_axis("pool", 2, "spatial", 32, "W")
-    c = new_axis("conv", 3, "channel", 64, "C")
+    h, w, c = hwc("pool", 8, 32, 64, "conv")
     first, second = reshape((h, w, c), (32, 512))
     assert (first.size, first.role) == (32, "scrambled")
     assert (second.size, second.role) == (512, "scrambled")
@@ -144,9 +140,7 @@ def test_misaligned_reshape_is_scrambled():
 
 
 def test_reshaping_a_scramble_back_restores_the_axes():
-    h = new_axis("pool", 1, "spatial", 8, "H")
-    w = new_axis("pool", 2, "spatial", 32, "W")
-    c = new_axis("conv", 3, "channel", 16, "C")
+    h, w, c = hwc("pool", 8, 32, 16, "conv")
     back = reshape(reshape((h, w, c), (32, 128)), (8, 32, 16))
     assert [a.role for a in back] == ["spatial", "spatial", "channel"]
     assert [a.describe() for a in back] == ["H 8 of pool", "W 32 of pool", "C 16 of conv"]
@@ -162,9 +156,7 @@ def test_clean_split_of_one_axis_is_not_scrambled():
 
 def test_size_one_axes_are_ignored_when_grouping():
     """Height pooled to 1: (1, 32, 16) -> (32, 16) reads width as steps, nothing mixed."""
-    h = new_axis("max_pooling2d_1", 1, "spatial", 1, "H")
-    w = new_axis("max_pooling2d_1", 2, "spatial", 32, "W")
-    c = new_axis("conv2d_1", 3, "channel", 16, "C")
+    h, w, c = hwc("max_pooling2d_1", 1, 32, 16, "conv2d_1")
     steps, feats = reshape((h, w, c), (32, 16))
     assert steps.origin == w.origin and steps.role == "spatial"
     assert feats.origin == c.origin

@@ -1,7 +1,7 @@
 """The scene of a picture: what to draw, shared by the DOT writer (dot.py) and the
 layout drawn here (layout.py).
 
-A box per layer, an edge per tensor labelled with its axes (`axis_text`, `shape_text`),
+A box per layer, an edge per tensor labelled with its axes (axis_text.py's notation),
 the red of the findings, and the fills. File-supplied strings enter the scene through the
 renderer's `escape` (report/escape.py's `visible`, or dot.py's variant of it).
 """
@@ -11,15 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
-from ..axes import Axis, Source
+# the edge labels are axis_text.py's letter notation; picture/ exports it as axis_text, shape_text
+from ..axis_text import TIMES, notation as axis_text, notation_lines, shape_notation as shape_text  # noqa: F401
 from ..findings import Finding
 from ..graph import ModelGraph, Node
-
-ARROW = "⟵"
-TIMES = "×"
-
-_ROLE_LETTER = {"time": "T", "spatial": "S", "channel": "C", "feature": "F", "unknown": "?",
-                "scrambled": ""}
 
 # fills: soft and never named "red", so a clean picture has no red in it at all
 FILL = {"input": "#eef2f7", "conv": "#e6f0fb", "pool": "#e6f0fb", "global_pool": "#e6f0fb",
@@ -32,59 +27,7 @@ RED_HEX = "#d62728"  # the same red, for the HTML drawing
 
 
 # ---------------------------------------------------------------------------------
-# edge labels: a tensor's axes
-
-
-def _label(src: Source) -> str:
-    return src.label if src.label else "?"
-
-
-def _runs(axis: Axis) -> list[tuple[Source, int | None]]:
-    """The axis' parts with neighbouring pieces of one source joined."""
-    runs: list[tuple[Source, int | None]] = []
-    for src, size in axis.parts:
-        if runs and runs[-1][0] == src:
-            prev = runs[-1][1]
-            runs[-1] = (src, None if prev is None or size is None else prev * size)
-        else:
-            runs.append((src, size))
-    return runs
-
-
-def axis_text(axis: Axis, *, as_time: bool = False) -> str:
-    """One axis of an edge label, e.g. ``T=225 ⟵ H×W``, ``C=8``, ``B``.
-
-    `as_time`: the consumer is a recurrent layer reading this axis as its time axis.
-    """
-    size = "?" if axis.size is None else str(axis.size)
-    runs = _runs(axis)
-    labels = [_label(src) for src, _ in runs]
-    if axis.role == "batch" and not as_time:
-        head = "B" if axis.size is None else f"B={size}"
-        if all(src.role == "batch" for src, _ in runs):
-            return head
-        return f"{head} {ARROW} {TIMES.join(labels)}"
-    if as_time:
-        letter = "T"
-    elif not runs:  # a new axis of its own, e.g. a size-1 axis a reshape adds
-        letter = ""
-    elif axis.role == "scrambled":
-        letter = ""
-    elif len(runs) == 1 and labels[0] != "?" and runs[0][0].role == axis.role:
-        letter = labels[0]
-    else:
-        letter = _ROLE_LETTER.get(axis.role, "?")
-    head = f"{letter}={size}" if letter else size
-    if not runs:
-        return head
-    if axis.role == "scrambled":
-        return f"{head} {ARROW} scrambled({', '.join(dict.fromkeys(labels))})"
-    pieces = []
-    for (src, part), label in zip(runs, labels):
-        whole = part is None or src.size is None or part == src.size
-        pieces.append(label if whole else f"part of {label}")
-    made_of = TIMES.join(pieces)
-    return head if made_of == letter else f"{head} {ARROW} {made_of}"
+# edge labels: which axis a recurrent consumer reads as time
 
 
 def time_index(graph: ModelGraph, node: Node) -> int | None:
@@ -93,22 +36,6 @@ def time_index(graph: ModelGraph, node: Node) -> int | None:
         return None
     step = node.attrs.get("time_axis", 0 if node.attrs.get("time_major") else 1)
     return step if step == 0 else step + node.per_step
-
-
-def shape_text(axes: Sequence[Axis] | None, time_at: int | None = None) -> str:
-    """A tensor's edge label, e.g. ``(B, T=225 ⟵ H×W, C=8)``."""
-    if axes is None:
-        return "(shape unknown)"
-    if time_at is not None and not (len(axes) >= 3 and 0 <= time_at < len(axes)):
-        time_at = None
-    return "(" + ", ".join(axis_text(a, as_time=i == time_at) for i, a in enumerate(axes)) + ")"
-
-
-def _shape_tooltip(axes: Sequence[Axis] | None, time_at: int | None) -> list[str]:
-    if axes is None:
-        return ["shape unknown"]
-    return [f"{axis_text(axis, as_time=i == time_at)}: {axis.role}, {axis.describe()}"
-            for i, axis in enumerate(axes)]
 
 
 Escape = Callable[[str], str]
@@ -205,7 +132,7 @@ def build_scene(graph: ModelGraph, findings: Sequence[Finding], escape: Escape) 
                 label = f"out {out}: {label}"
             red = not aux and any(u in g and node.id in g for g in groups)
             edges.append(Edge(keys[u], keys[node.id], escape(label),
-                              joined(_shape_tooltip(tensor.axes, at_time)), red=red, aux=aux))
+                              joined(notation_lines(tensor.axes, at_time)), red=red, aux=aux))
     for i, (u, out) in enumerate(graph.outputs):
         if u not in keys:
             continue
@@ -216,5 +143,5 @@ def build_scene(graph: ModelGraph, findings: Sequence[Finding], escape: Escape) 
         label = shape_text(tensor.axes)
         if out:
             label = f"out {out}: {label}"
-        edges.append(Edge(keys[u], key, escape(label), joined(_shape_tooltip(tensor.axes, None))))
+        edges.append(Edge(keys[u], key, escape(label), joined(notation_lines(tensor.axes, None))))
     return Scene(boxes, edges)
