@@ -20,7 +20,7 @@ from cnnlstm_lint.files import Target
 from cnnlstm_lint.findings import Finding, Severity
 from cnnlstm_lint.graph import Location
 from cnnlstm_lint.report import RENDERERS
-from cnnlstm_lint.report.github import escape_data, escape_property
+from cnnlstm_lint.report.formats.github import escape_data, escape_property
 from cnnlstm_lint.report.paths import artifact_location
 from cnnlstm_lint.rules import REGISTRY
 

@@ -33,7 +33,7 @@ from cnnlstm_lint.files import Target
 from cnnlstm_lint.loaders import load_graph
 from cnnlstm_lint.report import RENDERERS
 from cnnlstm_lint.report.escape import json_text, visible
-from cnnlstm_lint.report.github import escape_data
+from cnnlstm_lint.report.formats.github import escape_data
 
 KERAS_JSON = os.path.join(SAMPLES, "cl001_spatial_reshape.json")
 ONNX_MODEL = os.path.join(SAMPLES, "torch", "spatial_reshape.ts.onnx")

@@ -18,7 +18,7 @@ import pytest
 
 import cnnlstm_lint
 from cnnlstm_lint.rules import REGISTRY
-from cnnlstm_lint.report.sarif import doc_sections
+from cnnlstm_lint.report.formats.sarif import doc_sections
 
 NOT_RUNNABLE = {
     "CL900": "its example is a crafted file (Lambda bytecode, a pickle posing as weights), "

@@ -1,12 +1,12 @@
-"""The stable JSON contract (DESIGN.md, Outputs): other tools parse it."""
+"""JSON for other tools to parse: the stable contract of DESIGN.md, Outputs."""
 
 from __future__ import annotations
 
-from ..engine import FileResult
-from .escape import json_text
+from ...engine import FileResult
+from ..escape import json_text
 
 
-def render_json(results: list[FileResult], *, verbose: bool = False, color: bool = False) -> str:
+def render(results: list[FileResult], *, verbose: bool = False, color: bool = False) -> str:
     shown = [r for r in results if r.status != "skipped"]
     doc = {
         "version": 1,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import hashlib
 
-from ..engine import FileResult
-from ..findings import Severity
-from .escape import json_text
-from .paths import common_root, display_path, finding_text
+from ...engine import FileResult
+from ...findings import Severity
+from ..escape import json_text
+from ..paths import common_root, display_path, finding_text
 
 SEVERITIES = {Severity.INFO: "info", Severity.WARNING: "minor", Severity.ERROR: "major"}
 
@@ -22,7 +22,7 @@ def _issue(description: str, check: str, fingerprint: str, severity: str, path: 
             "severity": severity, "location": {"path": path, "lines": {"begin": 1}}}
 
 
-def render_gitlab(results: list[FileResult], *, verbose: bool = False, color: bool = False) -> str:
+def render(results: list[FileResult], *, verbose: bool = False, color: bool = False) -> str:
     shown = sorted((r for r in results if r.status != "skipped"), key=lambda r: r.path)
     root = common_root([r.path for r in shown])
     issues: list[dict] = []

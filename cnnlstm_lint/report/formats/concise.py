@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from ..engine import FileResult
-from .escape import escaped
-from .text import _BOLD, _COLORS, _RESET, summary_line
+from ...engine import FileResult
+from ..escape import escaped
+from ..human import BOLD, COLORS, paint, summary_line
 
 
-def render_concise(results: list[FileResult], *, verbose: bool = False, color: bool = False) -> str:
-    def paint(text: str, code: str) -> str:
-        return f"{code}{text}{_RESET}" if color else text
-
+def render(results: list[FileResult], *, verbose: bool = False, color: bool = False) -> str:
     lines: list[str] = []
     for result in escaped(results):
         if result.status == "skipped":
@@ -19,8 +16,8 @@ def render_concise(results: list[FileResult], *, verbose: bool = False, color: b
             continue  # the CLI reports unreadable files on stderr, one line each
         for f in result.findings:
             layer = f" (layer {f.evidence['layer']})" if f.evidence.get("layer") else ""
-            where = paint(f"{result.path}:{f.node}{layer}", _BOLD)
-            code = paint(f.code, _BOLD + _COLORS[f.severity])
+            where = paint(f"{result.path}:{f.node}{layer}", BOLD, color)
+            code = paint(f.code, BOLD + COLORS[f.severity], color)
             lines.append(f"{where}: {code} [{f.severity.value}] {f.message}")
         lines += [f"{result.path}: {note}" for note in result.skipped]
         if verbose:

@@ -1,13 +1,20 @@
-"""Text for people: one block per finding, then a summary line."""
+"""What the formats for people share: the finding block, the summary line, the colours.
+
+text prints the block, junit puts it in its failure text, concise and statistics end
+with the summary line; they live here, outside formats/, since none of them is a format.
+"""
 
 from __future__ import annotations
 
 from ..engine import FileResult
 from ..findings import Severity
-from .escape import escaped
 
-_COLORS = {Severity.ERROR: "\x1b[31m", Severity.WARNING: "\x1b[33m", Severity.INFO: "\x1b[36m"}
-_BOLD, _DIM, _RESET = "\x1b[1m", "\x1b[2m", "\x1b[0m"
+COLORS = {Severity.ERROR: "\x1b[31m", Severity.WARNING: "\x1b[33m", Severity.INFO: "\x1b[36m"}
+BOLD, DIM, RESET = "\x1b[1m", "\x1b[2m", "\x1b[0m"
+
+
+def paint(text: str, code: str, color: bool) -> str:
+    return f"{code}{text}{RESET}" if color else text
 
 
 def _plural(n: int, word: str) -> str:
@@ -17,33 +24,16 @@ def _plural(n: int, word: str) -> str:
 def finding_block(path: str, f, color: bool = False) -> list[str]:
     """A finding for people: a header line, then the message, provenance, builders, remedy.
     `path` and `f` come escaped (escape.escaped)."""
-    def paint(text: str, code: str) -> str:
-        return f"{code}{text}{_RESET}" if color else text
-
     layer = f" (layer {f.evidence['layer']})" if f.evidence.get("layer") else ""
     lines = [paint(f"{path}:{f.node}{layer}: {f.code} [{f.severity.value}] {f.name}",
-                   _BOLD + _COLORS[f.severity]), f"  {f.message}"]
+                   BOLD + COLORS[f.severity], color), f"  {f.message}"]
     if f.evidence.get("provenance"):
-        lines.append(f"  {paint('provenance:', _DIM)} {f.evidence['provenance']}")
+        lines.append(f"  {paint('provenance:', DIM, color)} {f.evidence['provenance']}")
     if f.related:
-        lines.append(f"  {paint('built by:', _DIM)}   {', '.join(f.related)}")
+        lines.append(f"  {paint('built by:', DIM, color)}   {', '.join(f.related)}")
     if f.remedy:
-        lines.append(f"  {paint('remedy:', _DIM)}     {f.remedy}")
+        lines.append(f"  {paint('remedy:', DIM, color)}     {f.remedy}")
     return lines
-
-
-def render_text(results: list[FileResult], *, verbose: bool = False, color: bool = False) -> str:
-    lines: list[str] = []
-    for result in escaped(results):
-        if result.status == "error":
-            continue  # the CLI reports unreadable files on stderr, one line each
-        for f in result.findings:
-            lines += finding_block(result.path, f, color) + [""]
-        lines += [f"{result.path}: {note}" for note in result.skipped]
-        if verbose:
-            lines += [f"{result.path}: note: {note}" for note in result.notes]
-    lines.append(summary_line(results))
-    return "\n".join(lines) + "\n"
 
 
 def summary_line(results: list[FileResult]) -> str:

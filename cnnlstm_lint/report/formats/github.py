@@ -10,10 +10,10 @@ reaches the log.
 
 from __future__ import annotations
 
-from ..engine import FileResult
-from ..findings import Severity
-from .escape import visible
-from .paths import common_root, display_path, finding_text
+from ...engine import FileResult
+from ...findings import Severity
+from ..escape import visible
+from ..paths import common_root, display_path, finding_text
 
 _RUNNER = "\r\n"  # escaped by the runner's rules (%0D %0A), which it decodes back
 COMMANDS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
@@ -34,7 +34,7 @@ def command(name: str, message: str, **properties: object) -> str:
     return f"::{name} {props}::{escape_data(visible(message, keep=_RUNNER))}"
 
 
-def render_github(results: list[FileResult], *, verbose: bool = False, color: bool = False) -> str:
+def render(results: list[FileResult], *, verbose: bool = False, color: bool = False) -> str:
     shown = [r for r in results if r.status != "skipped"]
     root = common_root([r.path for r in shown])
     lines: list[str] = []

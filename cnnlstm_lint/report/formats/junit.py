@@ -1,14 +1,17 @@
-"""JUnit XML for CI test-report views: a failing test case per finding, a passing one per
-clean model file, an erroring one per unreadable file."""
+"""JUnit XML for CI test-report views: a failing test case per finding.
+
+A passing test case stands for each clean model file, an erroring one for each unreadable
+file.
+"""
 
 from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
 
-from ..engine import FileResult
-from .escape import escaped, visible
-from .text import finding_block
+from ...engine import FileResult
+from ..escape import escaped, visible
+from ..human import finding_block
 
 # Characters XML 1.0 cannot carry even escaped; a file name or message could hold them.
 _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -30,7 +33,7 @@ def _case(suite: ET.Element, path: str, name: str) -> ET.Element:
                           "time": "0"})
 
 
-def render_junit(results: list[FileResult], *, verbose: bool = False, color: bool = False) -> str:
+def render(results: list[FileResult], *, verbose: bool = False, color: bool = False) -> str:
     shown = [r for r in escaped(results, _from_file) if r.status != "skipped"]
     tests = failures = errors = 0
     suite = ET.Element("testsuite", {"name": "cnnlstm-lint"})

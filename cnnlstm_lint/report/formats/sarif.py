@@ -11,13 +11,13 @@ from __future__ import annotations
 import inspect
 import re
 
-from .. import __version__
-from ..docs import render_rule
-from ..engine import FileResult
-from ..findings import Finding, Severity
-from ..rules import REGISTRY, Rule
-from .escape import json_text
-from .paths import artifact_location, common_root, finding_text, layer_of, root_uri
+from ... import __version__
+from ...docs import render_rule
+from ...engine import FileResult
+from ...findings import Finding, Severity
+from ...rules import REGISTRY, Rule
+from ..escape import json_text
+from ..paths import artifact_location, common_root, finding_text, layer_of, root_uri
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 INFORMATION_URI = "https://pypi.org/project/cnnlstm-lint/"
@@ -132,5 +132,5 @@ def build_sarif(results: list[FileResult], *, verbose: bool = False) -> dict:
     }
 
 
-def render_sarif(results: list[FileResult], *, verbose: bool = False, color: bool = False) -> str:
+def render(results: list[FileResult], *, verbose: bool = False, color: bool = False) -> str:
     return json_text(build_sarif(results, verbose=verbose), indent=2) + "\n"

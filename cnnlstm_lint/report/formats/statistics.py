@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from collections import Counter
 
-from ..engine import FileResult
-from .text import summary_line
+from ...engine import FileResult
+from ..human import summary_line
 
 
-def render_statistics(results: list[FileResult], *, verbose: bool = False,
-                      color: bool = False) -> str:
+def render(results: list[FileResult], *, verbose: bool = False, color: bool = False) -> str:
     counts: Counter[tuple[str, str]] = Counter(
         (f.code, f.name) for r in results if r.status == "ok" for f in r.findings)
     rows = sorted(counts.items(), key=lambda item: (-item[1], item[0][0]))
