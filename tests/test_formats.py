@@ -30,10 +30,11 @@ SCHEMA_PATH = os.path.join(os.path.dirname(__file__), "data", "sarif-schema-2.1.
 
 CL001 = "sample_models/cl001_spatial_reshape.keras"
 ONNX = "sample_models/torch/spatial_reshape.ts.onnx"
+CL002 = "sample_models/cl002_channels_as_time.keras"
 CL003 = "sample_models/cl003_flatten_clip.keras"
 CL008 = "sample_models/cl008_concat_imbalance.keras"
 GOOD = "sample_models/good_lrcn.keras"
-SAMPLES = [CL001, ONNX, CL003, CL008, GOOD]
+SAMPLES = [CL001, ONNX, CL002, CL003, CL008, GOOD]
 BAD_REASON = ("unrecognised file format (.keras; expected a .keras zip, HDF5, Keras JSON or "
               "ONNX model)")
 
@@ -90,8 +91,9 @@ def test_all_formats_are_registered():
 
 def test_concise_lines(results, bad):
     out = RENDERERS["concise"](results).splitlines()
-    cl003 = {f.code: f for f in results[2].findings}
-    cl008 = results[3].findings[0]
+    cl002 = results[2].findings[0]
+    cl003 = {f.code: f for f in results[3].findings}
+    cl008 = results[4].findings[0]
     assert out == [
         f"{CL001}:lstm: CL001 [warning] LSTM `lstm` runs over 225 steps made of the 15×15 pixels "
         "(H×W) of `max_pooling2d`'s feature map, so its time axis is a scan over image positions.",
@@ -100,10 +102,10 @@ def test_concise_lines(results, bad):
         "scan over image positions.",
         f"{ONNX}: CL006 (no-dropout) not judged: an inference-only export, where dropout is "
         "stripped",
-        f"{CL003}:lstm: CL002 [warning] {cl003['CL002'].message}",
+        f"{CL002}:lstm: CL002 [warning] {cl002.message}",
         f"{CL003}:flatten: CL003 [error] {cl003['CL003'].message}",
         f"{CL008}:concat: CL008 [info] {cl008.message}",
-        "Found 5 findings (1 error, 3 warnings, 1 info) in 6 files; 1 file could not be read.",
+        "Found 5 findings (1 error, 3 warnings, 1 info) in 7 files; 1 file could not be read.",
     ]
 
 
@@ -126,7 +128,7 @@ def test_statistics(results):
         "   1  CL002  channels-as-time",
         "   1  CL003  missing-timedistributed",
         "   1  CL008  concat-imbalance",
-        "Found 5 findings (1 error, 3 warnings, 1 info) in 6 files; 1 file could not be read.",
+        "Found 5 findings (1 error, 3 warnings, 1 info) in 7 files; 1 file could not be read.",
     ]
 
 
@@ -237,7 +239,7 @@ def test_sarif_results(results):
 FINGERPRINTS = {
     ("CL001", CL001, "lstm"): "57a8ba9d144c93b3",
     ("CL001", ONNX, "/lstm/LSTM"): "79dd39cab77248fb",
-    ("CL002", CL003, "lstm"): "d0ceabdf817cdd69",
+    ("CL002", CL002, "lstm"): "ad6fc870e1732eaa",
     ("CL003", CL003, "flatten"): "472284709c035b4e",
     ("CL008", CL008, "concat"): "a11d76acdd8824b7",
 }
@@ -402,7 +404,7 @@ def test_junit(results, bad):
     assert len(cases) == 7
     failures = [c for c in cases if c.find("failure") is not None]
     assert [(c.get("classname"), c.get("name")) for c in failures] == [
-        (CL001, "CL001:lstm"), (ONNX, "CL001:/lstm/LSTM"), (CL003, "CL002:lstm"),
+        (CL001, "CL001:lstm"), (ONNX, "CL001:/lstm/LSTM"), (CL002, "CL002:lstm"),
         (CL003, "CL003:flatten"), (CL008, "CL008:concat")]
     first = failures[0].find("failure")
     assert first.get("type") == "CL001"
