@@ -63,13 +63,13 @@ def rule_cases():
         yield "config", {code for code, _ in case.expected}, found
 
 
-def table(title: str, counts: dict[str, Counter]) -> str:
-    lines = [title, f"{'':<14} {'files':>5} {'TP':>4} {'FP':>4} {'FN':>4} {'precision':>9} {'recall':>7}"]
+def table(title: str, counts: dict[str, Counter], what: str) -> str:
+    lines = [title, f"{'':<14} {what:>6} {'TP':>4} {'FP':>4} {'FN':>4} {'precision':>9} {'recall':>7}"]
     for key in sorted(counts):
         c = counts[key]
         p = c["tp"] / (c["tp"] + c["fp"]) if c["tp"] + c["fp"] else float("nan")
         r = c["tp"] / (c["tp"] + c["fn"]) if c["tp"] + c["fn"] else float("nan")
-        lines.append(f"{key:<14} {c['files']:>5} {c['tp']:>4} {c['fp']:>4} {c['fn']:>4} "
+        lines.append(f"{key:<14} {c['files']:>6} {c['tp']:>4} {c['fp']:>4} {c['fn']:>4} "
                      f"{p:>9.2f} {r:>7.2f}")
     return "\n".join(lines)
 
@@ -96,9 +96,9 @@ def main(argv: list[str] | None = None) -> int:
             r["files"] += 1
         if expected != found:
             mistakes.append((fmt, sorted(expected), sorted(found)))
-    print(table("per format", by_format))
+    print(table("per format", by_format, "models"))
     print()
-    print(table("per rule", by_rule))
+    print(table("per rule (models where the code was expected or reported)", by_rule, "models"))
     total = sum(by_format.values(), Counter())
     print(f"\n{len(rows)} models; {total['fp']} false positive(s), {total['fn']} miss(es)")
     return 0
