@@ -116,12 +116,13 @@ def test_a_module_dropped_into_a_copy_of_the_package_is_a_cli_format(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(tmp_path)}
 
     def cli(*args: str) -> subprocess.CompletedProcess:
-        # -P: not the checkout's package from the working directory, the copy on PYTHONPATH
-        return subprocess.run([sys.executable, "-P", "-m", "cnnlstm_lint", *args], cwd=ROOT,
+        # run from tmp_path: the copy, not the checkout, is first on sys.path (Python 3.10
+        # has no -P to keep the working directory off it)
+        return subprocess.run([sys.executable, "-m", "cnnlstm_lint", *args], cwd=tmp_path,
                               env=env, capture_output=True, text=True, timeout=120)
 
-    where = subprocess.run([sys.executable, "-P", "-c", "import cnnlstm_lint; print(cnnlstm_lint.__file__)"],
-                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    where = subprocess.run([sys.executable, "-c", "import cnnlstm_lint; print(cnnlstm_lint.__file__)"],
+                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert where.stdout.strip() == str(copy / "__init__.py")
     expected = len(lint_file(Target(SAMPLE, True), Settings()).findings)
     proc = cli(SAMPLE, "--format", "count")
