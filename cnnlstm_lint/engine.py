@@ -105,10 +105,6 @@ class Settings:
         rules = select_rules(self.select, self.ignore)
         return rules + [REGISTRY[code]() for code in self.forced + self.unsafe_off]
 
-    def selected(self) -> list[str]:
-        """The codes whose findings are reported."""
-        return [r.code for r in self.rules() if r.code not in self.unsafe_off]
-
     def unsafe_notice(self) -> str | None:
         """One line when a config found next to a model tried to switch off unsafe-content."""
         if self.forced:
