@@ -59,7 +59,17 @@ def run_rules(graph: ModelGraph, rules: list[Rule],
         opts = {name: opt.default for name, opt in rule.options.items()}
         opts.update(options.get(rule.code, {}))
         findings.extend(rule.check(graph, opts))
-    return sort_findings(findings)
+    return sort_findings(one_per_layer(graph, findings))
+
+
+def one_per_layer(graph: ModelGraph, findings: list[Finding]) -> list[Finding]:
+    """Drop a finding on the backward half of a split bidirectional layer when its
+    forward half has the same code: the user wrote one layer and fixes it once."""
+    from .rules.base import backward_directions
+
+    pairs = backward_directions(graph)
+    on = {(f.code, f.node) for f in findings}
+    return [f for f in findings if (f.code, pairs.get(f.node)) not in on]
 
 
 def sort_findings(findings: list[Finding]) -> list[Finding]:

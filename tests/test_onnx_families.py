@@ -39,10 +39,10 @@ EXPECTED = {
     "k_audio_bigru.onnx": set(),  # DeepSpeech-style: spectrogram frames as time
     "k_text_bisimplernn.onnx": set(),
     "k_crnn_bigru.onnx": set(),
-    # ... and the same CRNN with pixels as steps: CL001 on each direction's Loop (tf2onnx
-    # makes each direction a recurrent node of its own)
-    "k_crnn_bigru_pixels.onnx": {("CL001", PIXELS.format("forward")),
-                                 ("CL001", PIXELS.format("backward"))},
+    # ... and the same CRNN with pixels as steps: tf2onnx makes each direction a Loop of
+    # its own (the backward one reads the ReverseSequence of the forward one's input);
+    # the user wrote one Bidirectional layer, so one CL001, on the forward direction
+    "k_crnn_bigru_pixels.onnx": {("CL001", PIXELS.format("forward"))},
     # family 1: nn.LSTM(batch_first=False) fed a ['seq', 'batch', 6] input: time-major, clean
     "t_time_major_lstm.ts.onnx": set(),
     "t_time_major_lstm.dynamo.onnx": set(),
@@ -180,3 +180,25 @@ def test_regenerated_exports_lint_the_same(tmp_path):
     for name in EXPECTED:
         result = cnnlstm_lint.lint(str(tmp_path / name), isolated=True)
         assert {(f.code, f.node) for f in result} == EXPECTED[name], name
+
+
+def test_a_split_bidirectional_layer_reports_a_finding_once_per_code():
+    """The two Loops of one tf2onnx bidirectional layer are paired through the backward
+    one's ReverseSequence; only a finding the forward half also has is dropped."""
+    from cnnlstm_lint.engine import one_per_layer
+    from cnnlstm_lint.findings import Finding, Severity
+    from cnnlstm_lint.rules.base import backward_directions
+
+    graph = cnnlstm_lint.load_graph(os.path.join(FAMILIES, "k_crnn_bigru_pixels.onnx"))
+    forward, backward = PIXELS.format("forward"), PIXELS.format("backward")
+    assert backward_directions(graph) == {backward: forward}
+
+    def at(code, node):
+        return Finding(code, "", Severity.WARNING, "", node)
+
+    kept = one_per_layer(graph, [at("CL001", forward), at("CL001", backward),
+                                 at("CL004", backward)])
+    assert [(f.code, f.node) for f in kept] == [("CL001", forward), ("CL004", backward)]
+    # a clean bidirectional CRNN of the same form pairs its directions too
+    clean = cnnlstm_lint.load_graph(os.path.join(FAMILIES, "k_crnn_bigru.onnx"))
+    assert len(backward_directions(clean)) == 1

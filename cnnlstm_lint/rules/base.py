@@ -175,3 +175,30 @@ def clip_time_merged_before(graph: ModelGraph, node: Node) -> bool:
     reads as time is a consequence, and CL003 is the one finding."""
     return any(graph.node(a).kind in MERGING_KINDS and clip_time_merges(graph, graph.node(a))
                for a in graph.ancestors(node.id))
+
+
+# Ops that reverse the steps of a sequence and nothing else: how an exporter feeds the
+# backward direction of a bidirectional layer it splits into two recurrent ops.
+_REVERSES = frozenset({"ReverseSequence", "ReverseV2"})
+
+
+def backward_directions(graph: ModelGraph) -> dict[str, str]:
+    """{backward recurrent node: its forward twin} for bidirectional layers an exporter
+    split in two (tf2onnx makes each direction of a GRU/SimpleRNN a Loop of its own):
+    the backward one reads the reversed steps of exactly the tensor the forward one
+    reads. One layer, so one finding, on the forward direction."""
+    forward_of_input = {}
+    for node in graph.recurrent_nodes():
+        producers = graph.producers(node.id)
+        if producers:
+            forward_of_input.setdefault(producers[0], node.id)
+    pairs = {}
+    for node in graph.recurrent_nodes():
+        producers = graph.producers(node.id)
+        if not producers or graph.node(producers[0]).op not in _REVERSES:
+            continue
+        source = graph.producers(producers[0])[:1]
+        twin = forward_of_input.get(source[0]) if source else None
+        if twin and twin != node.id:
+            pairs[node.id] = twin
+    return pairs
