@@ -251,7 +251,29 @@ def test_op_arguments_are_data_only():
 def test_op_layer_crnn_without_transpose_gets_the_transpose(ext):
     (finding,) = findings(f"ops_crnn_no_transpose{ext}")
     assert finding.evidence["reshape"] == "reshape" and finding.evidence["permute"] == [1, 3, 2, 4]
-    assert "Transpose(perm=[0, 2, 1, 3]) before `reshape`" in finding.remedy
+    # the fix in the API the model is written in: the op layer's own transpose
+    assert "keras.ops.transpose(x, axes=(0, 2, 1, 3)) before `reshape`" in finding.remedy
+
+
+def test_tf_op_lambda_crnn_without_transpose_gets_tf_transpose():
+    """tf.keras 2's `tf.reshape` of an (N, H, W, C) map to (N, W, H*C) without the
+    transpose: CL007, and the remedy is tf.transpose with its `perm` argument."""
+    def layer(cls, name, config, inbound):
+        return {"class_name": cls, "name": name, "config": {"name": name, **config},
+                "inbound_nodes": inbound}
+
+    config = {"class_name": "Functional", "config": {
+        "name": "m", "input_layers": [["in", 0, 0]], "output_layers": [["lstm", 0, 0]],
+        "layers": [
+            layer("InputLayer", "in", {"batch_input_shape": [None, 8, 32, 8]}, []),
+            layer("TFOpLambda", "tf.reshape", {"function": "reshape"},
+                  [["in", 0, 0, {"shape": [-1, 32, 64]}]]),
+            layer("LSTM", "lstm", {"units": 4, "dropout": 0.2}, [[["tf.reshape", 0, 0, {}]]]),
+        ]}}
+    (finding,) = lint(config)
+    assert (finding.code, finding.node, finding.evidence["reshape"]) == \
+        ("CL007", "lstm", "tf.reshape")
+    assert "tf.transpose(x, perm=(0, 2, 1, 3)) before `tf.reshape`" in finding.remedy
 
 
 def test_tf_keras_2_rnn_cells_and_merge_modes():

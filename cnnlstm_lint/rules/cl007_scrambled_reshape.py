@@ -116,6 +116,11 @@ class ScrambledReshape(Rule):
                           else "?" for p in perm)
         if full:
             zero_based = [p - 1 for p in perm]
+            if culprit.op.endswith(".reshape"):  # a Keras op layer: the same API's transpose
+                fn = culprit.op[:-len("reshape")] + "transpose"
+                arg = "axes" if fn.startswith("keras.") else "perm"
+                return (f"Insert {fn}(x, {arg}={tuple(zero_based)}) before `{culprit.id}` "
+                        f"(giving {order}), then keep the reshape."), perm
             return (f"Insert Transpose(perm={zero_based}) before `{culprit.id}` (giving {order}; "
                     f"in PyTorch x.permute{tuple(zero_based)} before the reshape)."), perm
         shown = tuple(target[1:] if culprit.attrs.get("full") else target)
