@@ -3,7 +3,10 @@
 The files in sample_models/keras_forms/ are built by sample_models/build_keras_forms.py
 with real Keras 3 (`.keras` and its legacy `.h5`) and real tf.keras 2 (`tfop_*.h5`,
 `good_tfop_*.h5`: `tf.*` calls saved as TFOpLambda / SlicingOpLambda layers). No test
-here needs TensorFlow: the files are read as data.
+here needs TensorFlow: the files are read as data. Their tf2onnx conversions
+(sample_models/keras_forms/onnx/, by `convert_onnx.py --src sample_models/keras_forms
+--out sample_models/keras_forms/onnx`) are held to the same codes on the same layer by
+tests/test_parity.py.
 """
 
 from __future__ import annotations
