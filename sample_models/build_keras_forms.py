@@ -261,10 +261,19 @@ def keras3_models():
                            name="ops_crnn_no_transpose")
 
     @register()
-    def ops_unknown_op():
-        # an op outside the allow-list (keras.ops.flip): opaque, nothing guessed
+    def ops_flip_pixels():
+        # keras.ops.flip keeps every axis (rows reversed are still rows): pixels as steps
         x = keras.Input((32, 32, 3))
         y = ops.flip(spatial_map(x), axis=1)
+        y = layers.Reshape((225, 4))(y)
+        y = layers.LSTM(4, name="lstm")(y)
+        return keras.Model(x, layers.Dense(2, activation="softmax")(y), name="ops_flip_pixels")
+
+    @register()
+    def ops_unknown_op():
+        # an op outside the allow-list (keras.ops.sort): opaque, nothing guessed
+        x = keras.Input((32, 32, 3))
+        y = ops.sort(spatial_map(x), axis=-1)
         y = layers.Reshape((225, 4))(y)
         y = layers.LSTM(4, name="lstm")(y)
         return keras.Model(x, layers.Dense(2, activation="softmax")(y), name="ops_unknown_op")
@@ -375,9 +384,18 @@ def legacy_models():
         return keras.Model(x, layers.Dense(5, activation="softmax")(y), name="tfk_good_cf_crnn")
 
     @register
-    def tfop_unknown_op():
+    def tfop_reverse_pixels():
         x = keras.Input((32, 32, 3))
         y = tf.reverse(spatial_map(x), axis=[1])
+        y = layers.Reshape((225, 4))(y)
+        y = layers.LSTM(4, name="lstm")(y)
+        return keras.Model(x, layers.Dense(2, activation="softmax")(y),
+                           name="tfop_reverse_pixels")
+
+    @register
+    def tfop_unknown_op():
+        x = keras.Input((32, 32, 3))
+        y = tf.sort(spatial_map(x), axis=-1)
         y = layers.Reshape((225, 4))(y)
         y = layers.LSTM(4, name="lstm")(y)
         return keras.Model(x, layers.Dense(2, activation="softmax")(y), name="tfop_unknown_op")

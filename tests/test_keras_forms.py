@@ -51,12 +51,14 @@ CASES = {
     **{f"good_ops_height_squeeze{e}": set() for e in BOTH},
     **{f"ops_crnn_no_transpose{e}": {("CL007", "lstm")} for e in BOTH},
     **{f"ops_unknown_op{e}": set() for e in BOTH},
+    **{f"ops_flip_pixels{e}": {("CL001", "lstm")} for e in BOTH},  # flip keeps the axes
     # -- family 5: TFOpLambda / SlicingOpLambda (tf.keras 2) ------------------------
     "tfop_reshape_pixels.h5": {("CL001", "lstm")},
     "tfop_reshape_static_pixels.h5": {("CL001", "lstm")},
     "good_tfop_crnn.h5": set(),
     "good_tfop_height_squeeze.h5": set(),
     "tfop_unknown_op.h5": set(),
+    "tfop_reverse_pixels.h5": {("CL001", "lstm")},  # tf.reverse keeps the axes
     # -- family 7 in tf.keras 2 saves --------------------------------------------
     "tfk_rnn_stacked_pixels.h5": {("CL001", "rnn")},
     "tfk_good_conv1d_rnn_cells.h5": set(),
@@ -191,10 +193,10 @@ _NOT_READ = "is not one of the shape ops this linter reads (not in its list); it
 
 
 @pytest.mark.parametrize("name,note", [
-    ("ops_unknown_op.keras", f"op layer 'keras.ops.flip' {_NOT_READ}"),
-    # a Keras 3 .h5 drops `module`: Flip is then just a class this linter does not know
-    ("ops_unknown_op.h5", "layer class 'Flip' is not a built-in Keras layer"),
-    ("tfop_unknown_op.h5", f"op layer 'tf.reverse' {_NOT_READ}")])
+    ("ops_unknown_op.keras", f"op layer 'keras.ops.sort' {_NOT_READ}"),
+    # a Keras 3 .h5 drops `module`: Sort is then just a class this linter does not know
+    ("ops_unknown_op.h5", "layer class 'Sort' is not a built-in Keras layer"),
+    ("tfop_unknown_op.h5", f"op layer 'tf.sort' {_NOT_READ}")])
 def test_unknown_op_stays_opaque_with_a_note(name, note):
     result = findings(name)
     assert not list(result)
@@ -291,7 +293,7 @@ def test_tf_keras_2_rnn_cells_and_merge_modes():
 @pytest.mark.parametrize("function,unsafe", [("io.write_file", True), ("io.read_file", True),
                                              ("raw_ops.WriteFile", True), ("numpy_function", True),
                                              ("compat.v1.py_func", True), ("io.gfile.remove", True),
-                                             ("reshape", False), ("reverse", False),
+                                             ("reshape", False), ("roll", False),
                                              ("print", False), ("io.decode_jpeg", False),
                                              ("raw_ops.Reshape", False)])
 def test_tf_op_lambda_touching_files_is_unsafe_content(function, unsafe):

@@ -37,11 +37,6 @@ EXCEPTIONS = {
     # the constant 2 (the LSTM state is sized by it): the file no longer says axis 0 is
     # the batch, so the batch-as-time finding of the TorchScript export cannot be made.
     "t_time_major_lstm_fed_batch_first": {"t_time_major_lstm_fed_batch_first.dynamo.onnx"},
-    # keras.ops.flip is outside the op layers read as data, so the Keras files keep it
-    # opaque and judge nothing after it; tf2onnx writes it as a real op (a
-    # ReverseSequence, which keeps every axis), and the pixels-as-steps LSTM behind it is
-    # found there.
-    "ops_unknown_op": {"ops_unknown_op.keras", "ops_unknown_op.h5"},
 }
 
 # (file, layer) -> the layer the same op is named for in the other formats

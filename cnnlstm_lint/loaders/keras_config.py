@@ -209,12 +209,18 @@ _OP_KINDS = {
                                       "tf.compat.v1.expand_dims")},
     **{name: "concat" for name in ("keras.ops.concatenate", "tf.concat", "tf.compat.v1.concat")},
     **{name: "getitem" for name in ("keras.ops.get_item", "tf.__operators__.getitem")},
+    # every axis stays what it was (reversing a spatial axis or the steps leaves its
+    # meaning; an activation is per element), whatever the arguments
+    **{name: "identity" for name in ("keras.ops.flip", "tf.reverse", "tf.compat.v1.reverse",
+                                     "tf.reverse_v2", "keras.ops.relu", "keras.ops.sigmoid",
+                                     "keras.ops.tanh", "tf.nn.relu", "tf.math.sigmoid",
+                                     "tf.math.tanh", "tf.nn.relu6")},
 }
 
 _TF_OP_CLASSES = {"TFOpLambda", "SlicingOpLambda"}
 # Keras 3 op classes a module-less (.h5) config may hold -> an argument key their config has
 _MODULELESS_OPS = {"Reshape": "newshape", "Transpose": "axes", "Squeeze": "axis",
-                   "ExpandDims": "axis", "Concatenate": "axis", "GetItem": "name"}
+                   "ExpandDims": "axis", "Concatenate": "axis", "GetItem": "name", "Flip": "axis"}
 
 
 def _snake(name: str) -> str:
@@ -303,6 +309,8 @@ def canonical_op(function: str, conf: dict, call: "_Call") -> tuple[str, dict]:
     def opaque(reason: str) -> tuple[str, dict]:
         return "opaque", {"op_reason": reason}
 
+    if kind == "identity":
+        return "identity", {}
     if kind == "reshape":
         target = _dims(args.get("newshape", args.get("new_shape")) if keras3 else args.get("shape"))
         if target is None:
