@@ -44,12 +44,16 @@ def source_text(src: Source) -> str:
 
 def provenance(axis: Axis) -> str:
     """E.g. ``H 15 × W 15 of max_pooling2d`` or ``C 32 of conv2d``; a piece of a source
-    axis is ``8 of W 32 of pool``; an axis with no source is ``a new axis``."""
+    axis is ``8 of W 32 of pool`` (``part of W 15 of pool`` when the cut leaves no whole
+    size); an axis with no source is ``a new axis``."""
     if not axis.parts:
         return "a new axis"
     groups: list[tuple[str, list[str]]] = []
     for src, size in _merge_adjacent(axis.parts):
-        text = source_text(src) if size == src.size else f"{size} of {source_text(src)}"
+        if size == src.size:
+            text = source_text(src)
+        else:  # a piece; of no whole size when the cut falls inside an element row
+            text = f"{'part' if size is None else size} of {source_text(src)}"
         if groups and groups[-1][0] == src.node:
             groups[-1][1].append(text)
         else:

@@ -56,6 +56,13 @@ def test_provenance_of_scrambled_axes_names_the_pieces():
     assert axis_text.provenance(SCRAMBLED_2) == "8 of W 32 of pool × C 64 of conv"
 
 
+def test_provenance_of_a_piece_with_no_whole_size():
+    """Reshape((16, 225)) of (15, 15, 16): the first of its 16 steps cuts W 15 after
+    14 1/16 rows, a piece no whole size describes."""
+    axis = Axis(16, "scrambled", ((H, 15), (W, None)))
+    assert axis_text.provenance(axis) == "H 15 × part of W 15 of max_pooling2d"
+
+
 def test_provenance_joins_neighbouring_pieces_of_one_source():
     back = Axis(32, "spatial", ((WP, 4), (WP, 8)))  # a split undone by a merge
     assert axis_text.provenance(back) == "W 32 of pool"
