@@ -57,8 +57,8 @@ def test_provenance_of_scrambled_axes_names_the_pieces():
 
 
 def test_provenance_of_a_piece_with_no_whole_size():
-    """Reshape((16, 225)) of (15, 15, 16): the first of its 16 steps cuts W 15 after
-    14 1/16 rows, a piece no whole size describes."""
+    """Reshape((16, 225)) of a channels-last (15, 15, 16) map: a step of 225 values ends
+    inside a row of W·C = 240, so its piece of W has no whole size."""
     axis = Axis(16, "scrambled", ((H, 15), (W, None)))
     assert axis_text.provenance(axis) == "H 15 × part of W 15 of max_pooling2d"
 
