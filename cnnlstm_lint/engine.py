@@ -219,37 +219,41 @@ def inspect_file(path: str, settings: Settings,
                  view: Callable[[ModelGraph, list[Finding]], Any]) -> Any:
     """`view(graph, findings)` of one file, computed where the file was parsed (in the
     child for native formats); the view's result must pickle. Raises LoadError."""
-    from .loaders import LoadError
 
     def work(fmt: str) -> Any:
-        try:
+        def viewed():
             analysis = analyze(path, settings, fmt)
             return view(analysis.graph, analysis.findings)
-        except LoadError:
-            raise
-        except RecursionError:
-            raise LoadError("the model is nested too deeply to read") from None
-        except Exception as exc:
-            raise LoadError(_internal(exc)) from None
+        return _as_load_error(viewed)
 
     return with_parser(path, settings, work)
+
+
+def _as_load_error(work: Callable[[], Any]) -> Any:
+    """`work()`, with whatever goes wrong in it as a LoadError: the file's one error line."""
+    from .loaders import LoadError
+
+    try:
+        return work()
+    except LoadError:
+        raise
+    except RecursionError:
+        raise LoadError("the model is nested too deeply to read") from None
+    except Exception as exc:  # a bug must not hide the other files' results
+        raise LoadError(_internal(exc)) from None
 
 
 def _lint_file(target: Target, settings: Settings, fmt: str) -> FileResult:
     from .loaders import LoadError, NotAModelError
 
     try:
-        a = analyze(target.path, settings, fmt)
+        a = _as_load_error(lambda: analyze(target.path, settings, fmt))
     except NotAModelError as exc:
         if not target.explicit:  # some other JSON met while walking a directory
             return FileResult(target.path, "skipped", notes=[f"skipped: {exc.reason}"])
         return FileResult(target.path, "error", exc.reason)
     except LoadError as exc:
         return FileResult(target.path, "error", exc.reason)
-    except RecursionError:
-        return FileResult(target.path, "error", "the model is nested too deeply to read")
-    except Exception as exc:  # a bug must not hide the other files' results
-        return FileResult(target.path, "error", _internal(exc))
     return FileResult(target.path, "ok", None, a.findings, a.notes, a.skipped, a.used_ignores,
                       a.warnings)
 
