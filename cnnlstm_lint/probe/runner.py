@@ -131,13 +131,16 @@ def run_probe(model_path: str, opts: ProbeOptions, *, progress: bool = False,
     """`settings`: what the lint would use for this file (its nearest config); the
     findings probed are those it reports, narrowed to `opts.rules`."""
     from ..engine import Settings, inspect_file, select_rules
+    from ..rules.cl900_unsafe_content import UnsafeContent
 
     settings = settings or Settings()
     # Read where the parser runs isolated, like every lint; the graph comes back as data.
     graph, findings = inspect_file(model_path, settings, lambda graph, found: (graph, found))
-    unsafe = unsafe_content(graph)
-    if unsafe:  # never hand a config that names code or outside data to Keras
-        where, what = unsafe[0]
+    # whatever the rule selection, CL900's own walk: never hand Keras a config that names
+    # code or outside data
+    unsafe = next(iter(UnsafeContent().check(graph, {})), None)
+    if unsafe:
+        where, what = unsafe.node, unsafe.evidence["unsafe"]
         raise ProbeError(f"the model holds unsafe content (CL900 at `{where}`: {what}); the "
                          "probe never rebuilds such a model. Run `cnnlstm-lint` on it for "
                          "the details")
@@ -203,12 +206,6 @@ def run_probe(model_path: str, opts: ProbeOptions, *, progress: bool = False,
     elapsed = time.monotonic() - started
     return _report(model_path, opts, info, dataset, graph, variants, entries, runs, elapsed,
                    exhausted, total)
-
-
-def unsafe_content(graph) -> list[tuple[str, str]]:
-    """(where, what) of everything CL900 reports, whatever the rule selection."""
-    return [(n.id, what) for n in graph.nodes() for what in n.attrs.get("unsafe", [])] + \
-        list(graph.meta.get("unsafe", []))
 
 
 def _scores(runs: list[RunResult], name: str) -> list[float]:
