@@ -83,6 +83,18 @@ def _formats() -> list[str]:
     return list(FORMATS)
 
 
+class _FormatOption(click.Option):
+    """--format, whose help lists each format with its module's one-line description:
+    read only when help is shown, so a lint run never parses the format modules."""
+
+    def get_help_record(self, ctx):
+        from .report import help_text
+
+        self.help = "Output format: " + "; ".join(
+            f"{name}: {help_text(name).rstrip('.')}" for name in self.type.choices) + "."
+        return super().get_help_record(ctx)
+
+
 @main.command("lint")
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--select", multiple=True, metavar="CODES",
@@ -92,7 +104,7 @@ def _formats() -> list[str]:
 @click.option("--ignore", multiple=True, metavar="CODES",
               help="Rules to skip: codes or prefixes, comma-separated.")
 @click.option("--format", "fmt", type=click.Choice(_formats()), default="text", show_default=True,
-              help="Output format.")
+              cls=_FormatOption)
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True),
               help="Write the report to FILE instead of standard output.")
 @click.option("--statistics", is_flag=True, help="Print counts per rule instead of the findings.")
@@ -347,7 +359,8 @@ def probe_command(model: str, data, task, epochs, seeds, budget, device, rules, 
 @click.argument("spec", metavar="MODULE:FUNCTION")
 @click.option("--select", multiple=True, metavar="CODES", help="Rules to run (default: all).")
 @click.option("--ignore", multiple=True, metavar="CODES", help="Rules to skip.")
-@click.option("--format", "fmt", type=click.Choice(_formats()), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(_formats()), default="text", show_default=True,
+              cls=_FormatOption)
 @click.option("--config", "config_file", type=click.Path(dir_okay=False),
               help="Use this config file instead of the nearest one to the module.")
 @click.option("--isolated", is_flag=True, help="Ignore every config file.")

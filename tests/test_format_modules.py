@@ -129,3 +129,16 @@ def test_a_module_dropped_into_a_copy_of_the_package_is_a_cli_format(tmp_path):
     assert (proc.stdout, proc.returncode) == (f"{expected}\n", 1), proc.stderr
     assert "|count|" in cli("lint", "--help").stdout.replace("\n", "").replace(" ", "")
     assert cli("lint", "--help").returncode == 0
+
+
+@pytest.mark.parametrize("command", ["lint", "check"])
+def test_format_help_describes_each_format(command):
+    """`--help` gives each format's one-line description, so a user can choose one."""
+    from click.testing import CliRunner
+
+    from cnnlstm_lint.cli import main
+
+    out = CliRunner().invoke(main, [command, "--help"], terminal_width=10_000).output
+    line = " ".join(out.partition("--format")[2].split())
+    for name in report.FORMATS:
+        assert f"{name}: {report.help_text(name).rstrip('.')}" in line, name
