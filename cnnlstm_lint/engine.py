@@ -212,7 +212,16 @@ def analyze_graph(graph: ModelGraph, settings: Settings, path: str) -> Analysis:
                         f"switched off by {settings.unsafe_off_by()}")
         findings = [f for f in findings if f.code not in settings.unsafe_off]
     notes = [f"{n.id}: {note}" for n in graph.nodes() for note in n.notes] + graph.notes
+    if not graph.recurrent_nodes():
+        notes.append(NO_RECURRENCE)
     return Analysis(graph, findings, notes + warnings, list(graph.skipped), used, warnings)
+
+
+NO_RECURRENCE = (
+    "no recurrent layer (LSTM, GRU, SimpleRNN, ConvLSTM, RNN(cell); in ONNX an LSTM, GRU "
+    "or RNN op or a Loop/Scan recurrence), so the rules that judge what a recurrent layer "
+    "reads had nothing to judge; a cell called step by step in Python (nn.LSTMCell, "
+    "nn.GRUCell) is exported as plain MatMul/Sigmoid/Tanh ops, not as a recurrence")
 
 
 def inspect_file(path: str, settings: Settings,

@@ -232,6 +232,24 @@ def torch_models() -> dict:
             o, _ = self.lstm(y.transpose(1, 2))                     # (N, T, 8)
             return self.head(o[:, -1])
 
+    class CellLoopFrames(nn.Module):
+        """A clip's frames through the CNN one by one, into an nn.LSTMCell called in a
+        Python loop (clean). Both exporters unroll the loop: plain MatMul/Sigmoid/Tanh ops
+        per frame, no recurrent op for the rules to judge (--verbose says so)."""
+
+        def __init__(self):
+            super().__init__()
+            self.cnn = nn.Sequential(cnn(), nn.AdaptiveAvgPool2d(1), nn.Flatten())  # 8 per frame
+            self.cell = nn.LSTMCell(8, 8)
+            self.head = nn.Linear(8, 3)
+
+        def forward(self, x):                        # (b, t, 1, 16, 32)
+            h = x.new_zeros(x.shape[0], 8)
+            c = x.new_zeros(x.shape[0], 8)
+            for t in range(x.shape[1]):
+                h, c = self.cell(self.cnn(x[:, t]), (h, c))
+            return self.head(h)
+
     both = ("ts", "dynamo")
     img = (1, 16, 32)
     return {
@@ -249,6 +267,10 @@ def torch_models() -> dict:
         "t_crnn_squeeze": (CrnnSqueeze, (2, *img), {0: "batch"}, both),
         "t_einops_pixels": (EinopsPixels, (2, *img), {0: "batch"}, both),
         "t_fold_time": (FoldTime, (2, 3, *img), {0: "batch"}, both),
+        "t_lstmcell_frames": (CellLoopFrames, (2, 3, *img), {0: "batch"}, both),
+        # nn.utils.rnn.pack_padded_sequence is not here: torch 2.13 exports it with
+        # neither exporter (TorchScript: "vector::_M_range_check"; dynamo: torch.export
+        # fails on the PackedSequence), sorted or not.
     }
 
 
