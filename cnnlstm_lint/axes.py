@@ -484,11 +484,59 @@ def _repeat(node: Node, ins: list[Shape]) -> list[Shape | None]:
     return [(x[0], new_axis(node.id, 1, "time", node.attrs.get("n"), "T"), x[1])]
 
 
-def _concat(node: Node, ins: list[Shape]) -> list[Shape | None]:
+def _piece_span(piece, n: int) -> tuple[int, int] | None:
+    """The [start, end) of axis size `n` that one frame piece takes (see the ONNX loader)."""
+    kind = piece[0]
+    if kind == "range":
+        r = range(n)[piece[1]:piece[2]]
+        return (r.start, r.stop) if len(r) else None
+    if kind == "index":
+        return (piece[1] % n, piece[1] % n + 1) if -n <= piece[1] < n else None
+    sizes, count, k = piece[1], piece[2], piece[3]
+    if sizes is None:
+        if not count or n % count:
+            return None
+        sizes = [n // count] * count
+    if sum(sizes) != n or len(sizes) <= k:
+        return None
+    return (sum(sizes[:k]), sum(sizes[:k + 1]))
+
+
+def _unrolled_axis(node: Node, ins: list[Shape], axis: int,
+                   by_slot: dict[int, Shape | None]) -> Axis | None:
+    """The joined axis of a Concat that puts per-frame results back in frame order (an
+    exporter's unrolled TimeDistributed, a loop over frames): the axis the frames were
+    cut from, with its provenance (time stays time), when the pieces cover it exactly
+    and in order and each joined axis is its frame's piece; else None."""
+    stack = node.attrs["unrolled"]
+    source = by_slot.get(stack["source_slot"])
+    if not source or not -len(source) <= stack["axis"] < len(source):
+        return None
+    whole = source[stack["axis"] % len(source)]
+    if whole.size is None or len(stack["pieces"]) != len(ins):
+        return None
+    at = 0
+    for shape, piece, piece_node in zip(ins, stack["pieces"], stack["piece_nodes"]):
+        span = _piece_span(piece, whole.size)
+        if span is None or span[0] != at or shape[axis].size != span[1] - span[0]:
+            return None
+        # a single frame may sit on any size-1 axis; a longer piece must be that axis
+        if span[1] - span[0] > 1 and piece_node not in {s.node for s in shape[axis].sources}:
+            return None
+        at = span[1]
+    return whole if at == whole.size else None
+
+
+def _concat(node: Node, ins: list[Shape], by_slot: dict[int, Shape | None] | None = None,
+            ) -> list[Shape | None]:
     first = ins[0]
     axis = node.attrs.get("axis", -1) % len(first)
     if any(len(s) != len(first) for s in ins):
         return [None]
+    if node.attrs.get("unrolled") and by_slot:
+        whole = _unrolled_axis(node, ins, axis, by_slot)
+        if whole is not None:
+            return [first[:axis] + (whole,) + first[axis + 1:]]
     joined = [s[axis] for s in ins]
     sizes = [a.size for a in joined]
     size = None if None in sizes else bounded(sum(sizes))  # type: ignore[arg-type]
@@ -504,6 +552,21 @@ def _concat(node: Node, ins: list[Shape]) -> list[Shape | None]:
     label = labels.pop() if len(labels) == 1 else {"time": "T", "channel": "C", "unknown": "?"}.get(role, "F")
     out[axis] = new_axis(node.id, axis, role, size, label)
     return [tuple(out)]
+
+
+def _split(node: Node, ins: list[Shape]) -> list[Shape | None]:
+    """ONNX Split: each output is a piece of one axis, which keeps its role."""
+    x, a = ins[0], node.attrs
+    axis = a.get("axis", 0) % len(x)
+    count = a.get("count") or 1
+    outs: list[Shape | None] = []
+    for k in range(count):
+        span = None if x[axis].size is None else _piece_span(("split", a.get("sizes"), count, k),
+                                                              x[axis].size)
+        size = None if span is None else span[1] - span[0]
+        label = x[axis].sources[0].label if x[axis].parts else "?"
+        outs.append(x[:axis] + (new_axis(node.id, axis, x[axis].role, size, label),) + x[axis + 1:])
+    return outs
 
 
 def _merge_elementwise(node: Node, ins: list[Shape]) -> list[Shape | None]:
@@ -539,6 +602,7 @@ HANDLERS: dict[str, Callable[[Node, list[Shape]], list[Shape | None]]] = {
     "reduce": _reduce,
     "select": _select,
     "slice": _slice,
+    "split": _split,
     "merge": _merge_elementwise,
     "dropout": _identity,
     "norm": _identity,
@@ -590,6 +654,8 @@ def propagate(graph: ModelGraph) -> None:
             try:
                 if node.kind == "reshape":  # a computed target also reads the aux inputs
                     outs = _reshape(node, shapes, _axes_by_slot(graph, node.id))  # type: ignore[arg-type]
+                elif node.kind == "concat" and node.attrs.get("unrolled"):  # and the frames' source
+                    outs = _concat(node, shapes, _axes_by_slot(graph, node.id))  # type: ignore[arg-type]
                 else:
                     outs = HANDLERS[node.kind](node, shapes)  # type: ignore[arg-type]
             except (TypeError, ValueError, KeyError, IndexError, ZeroDivisionError, OverflowError):

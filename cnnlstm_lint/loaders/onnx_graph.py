@@ -53,6 +53,7 @@ _TIME_NAME = re.compile(r"^(t|l|s|seq|seqs|seq_?len\w*|sequence\w*|time\w*|steps
                         re.IGNORECASE)
 _KNOWN_DOMAINS = {"", "ai.onnx", "ai.onnx.ml"}
 MAX_SUBGRAPH_DEPTH = 8
+MAX_FRAME_CHAIN = 64  # ops walked back from a Concat input to the frame slice it came from
 MAX_CONST_ELEMENTS = 4096  # constant values read: shape vectors and indices, never weights
 # Shape values (Reshape targets computed by Shape -> Gather -> Mul -> Concat ...): exporters
 # make short computations over vectors as long as a rank. Anything longer (shape_expr.
@@ -125,6 +126,7 @@ class _OnnxBuilder:
                 self.value_shapes.setdefault(vi.name, dims)
         self.data: dict[str, tuple[str, int]] = {}  # data tensor -> (node id, output index)
         self.shape_nodes: dict[str, Any] = {}  # shape-value tensor -> the ONNX node making it
+        self.makers: dict[str, Any] = {}  # data tensor -> the ONNX node making it
         self.next_suffix: dict[str, int] = {}  # name -> the first n that `name~n` may be free
 
     def _external_data_unsafe(self) -> list[tuple[str, str]]:
@@ -306,6 +308,7 @@ class _OnnxBuilder:
             if not out:
                 continue
             self.data[out] = (created.id, out_index)
+            self.makers[out] = node
             recorded = self.value_shapes.get(out)
             if recorded is not None:
                 self.graph.tensor(created.id, out_index).recorded = recorded
@@ -424,7 +427,18 @@ class _OnnxBuilder:
         if op == "Concat":
             if len(data_inputs) != len([i for i in ins if i]):
                 return "opaque", {}  # joins data with constants (e.g. a learned token)
-            return "concat", {"axis": a.get("axis", 0)}
+            attrs = {"axis": a.get("axis", 0)}
+            stack = self._unrolled_stack(ins)
+            if stack is not None:  # axes.py checks the pieces against the source's axis
+                source, attrs["unrolled"] = stack
+                attrs["unrolled"]["source_slot"] = len(ins)
+                attrs["_shape_deps"] = [source]  # an aux input after the joined tensors
+            return "concat", attrs
+        if op == "Split":
+            axis = a.get("axis", 0)
+            sizes = a.get("split") or (self._const(ins[1]) if len(ins) > 1 else None)
+            return "split", {"axis": axis, "sizes": [int(v) for v in _flat(sizes)] if sizes else None,
+                             "count": len(node.output), "_data_inputs": ins[:1]}
         if op == "Gather":
             table = self.const_shapes.get(ins[0])
             if ins[0] not in self.data and len(ins) > 1 and ins[1] in self.data and table \
@@ -449,6 +463,85 @@ class _OnnxBuilder:
         if op in ("Loop", "Scan"):
             return self._recurrence(node, op, a)
         return "opaque", {}
+
+    # -- per-frame loops unrolled by the exporter ------------------------------------
+    # tf2onnx unrolls Keras 3 TimeDistributed over a static time axis (Slice -> Squeeze ->
+    # the layer -> Unsqueeze, once per frame, then Concat), and a PyTorch loop over frames
+    # exports as Gather/Split/Slice -> the CNN -> Unsqueeze -> Concat. The Concat then
+    # joins new size-1 axes whose origin is lost, so the time axis would be unknown and
+    # every rule about it silent. When each joined input is a chain of single-input ops
+    # back to a piece of one common tensor along one axis, the loader records the pieces;
+    # axes.py gives the joined axis that axis' provenance if they cover it in order.
+
+    def _unrolled_stack(self, ins: list[str]) -> tuple[str, dict] | None:
+        if len(ins) < 2:
+            return None
+        chains = [self._frame_chain(t) for t in ins]
+        if any(c is None for c in chains):
+            return None
+        for source, axis, _, _ in chains[0][1]:  # the nearest common piece wins
+            found = []
+            for ops, pieces in chains:
+                match = next(((piece, pid) for src, ax, piece, pid in pieces
+                              if src == source and ax == axis), None)
+                if match is None:
+                    break
+                found.append(match)
+            else:
+                # the ops each frame went through, piece op excluded: identical per frame
+                runs = [ops[:ops.index(pid)] for (ops, _), (_, pid) in zip(chains, found)]
+                if len({tuple(self.graph.node(n).op for n in run) for run in runs}) != 1:
+                    return None
+                for run in runs[1:]:  # the same layer on another frame: rules judge frame 0
+                    for twin, first in zip(run, runs[0]):
+                        self.graph.node(twin).attrs["frame_copy_of"] = first
+                return source, {"axis": axis, "pieces": [piece for piece, _ in found],
+                                "piece_nodes": [pid for _, pid in found]}
+        return None
+
+    def _frame_chain(self, tensor: str) -> tuple[list[str], list[tuple]] | None:
+        """The ModelGraph nodes from `tensor` back along single-data-input ops (nearest
+        first), and the frame pieces among them: (sliced tensor, axis, piece, node id)."""
+        ops: list[str] = []
+        pieces: list[tuple] = []
+        for _ in range(MAX_FRAME_CHAIN):
+            node = self.makers.get(tensor)
+            if node is None or node.op_type in ("Loop", "Scan", "If"):
+                break
+            ops.append(self.data[tensor][0])
+            ins = [i for i in node.input if i in self.data]
+            piece = self._frame_piece(node, tensor)
+            if piece is not None:
+                pieces.append((node.input[0], piece[0], piece[1], ops[-1]))
+            if len(ins) != 1:
+                break
+            tensor = ins[0]
+        return (ops, pieces) if pieces else None
+
+    def _frame_piece(self, node, tensor: str) -> tuple[int, tuple] | None:
+        """(axis, piece) when `node` takes one piece of its first input along one axis:
+        ("range", start, end), ("index", i) or ("split", sizes, count, k)."""
+        op, ins = node.op_type, list(node.input)
+        if not ins or ins[0] not in self.data:
+            return None
+        a = _attrs(node)
+        if op == "Slice":
+            slices = self._slices(node, a)
+            if not slices or len(slices) != 1 or slices[0][3] != 1:
+                return None
+            axis, start, end, _ = slices[0]
+            return int(axis), ("range", int(start), int(end))
+        if op == "Gather" and len(ins) > 1:
+            index = self._const(ins[1])
+            flat = _flat(index) if index is not None else []
+            if len(flat) != 1 or not isinstance(flat[0], int):
+                return None
+            return int(a.get("axis", 0)), ("index", flat[0])
+        if op == "Split":
+            sizes = a.get("split") or (self._const(ins[1]) if len(ins) > 1 else None)
+            return int(a.get("axis", 0)), ("split", [int(v) for v in _flat(sizes)] if sizes else None,
+                                           len(node.output), list(node.output).index(tensor))
+        return None
 
     @staticmethod
     def _padding(a: dict, rank: int):

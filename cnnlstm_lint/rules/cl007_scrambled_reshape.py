@@ -47,15 +47,15 @@ class ScrambledReshape(Rule):
     remedies = ("insert_permute",)
 
     def check(self, graph, options):
-        for node in graph.nodes():
-            if node.kind not in _CONSUMERS:
+        flagged = {node.id: node for node in graph.nodes() if node.kind in _CONSUMERS
+                   and any(a.role == "scrambled" for a in step_input(graph, node) or ())}
+        for node in flagged.values():
+            # an exporter's unrolled TimeDistributed runs one copy of the layer per frame:
+            # the first frame's copy is the finding, as the one layer is in Keras
+            if node.attrs.get("frame_copy_of") in flagged:
                 continue
             axes = step_input(graph, node)
-            if axes is None:
-                continue
             scrambled = [(i, a) for i, a in enumerate(axes) if a.role == "scrambled"]
-            if not scrambled:
-                continue
             index, axis = scrambled[0]
             culprit = self._culprit(graph, node)
             remedy, perm = self._remedy(graph, culprit)

@@ -3,6 +3,17 @@ from __future__ import annotations
 from ..findings import Severity
 from .base import Option, Rule, axis_json
 
+_NOT_WIDTH = {"time", "spatial", "batch"}
+
+
+def _joined_axis(node, axes):
+    if not axes:
+        return None
+    try:
+        return axes[int(node.attrs.get("axis", -1)) % len(axes)]
+    except (TypeError, ValueError):
+        return None
+
 
 class ConcatImbalance(Rule):
     """
@@ -51,11 +62,15 @@ class ConcatImbalance(Rule):
                 continue
             branches = []
             for (src, _, _), tensor in zip(graph.input_edges(node.id), graph.inputs_of(node.id)):
-                if tensor.axes is None or tensor.axes[-1].size is None:
+                # a branch's width is its size along the joined axis: ONNX exporters move
+                # the feature axis (tf2onnx joins NCW maps on axis 1), so it is not always
+                # the last one; a join of steps, positions or samples is not about width
+                joined = _joined_axis(node, tensor.axes)
+                if joined is None or joined.size is None or joined.role in _NOT_WIDTH:
                     break
                 if after_recurrent is None:
                     after_recurrent = graph.upstream_any(lambda n: n.is_recurrent)
-                branches.append((src, src in after_recurrent, tensor.axes[-1]))
+                branches.append((src, src in after_recurrent, joined))
             else:
                 worst = None
                 for a_src, a_rec, a in branches:
