@@ -487,6 +487,29 @@ def _calls(layer: dict) -> list[_Call]:
     return calls
 
 
+def _has_own_node(layer: dict, legacy: bool) -> bool:
+    """A nested model built on its own Input starts with a node of its own (linking its
+    inputs to its outputs) that the outer config does not save. tf.keras 2: a Functional,
+    or a Sequential whose first layer is an InputLayer; Keras 3: a Functional only (its
+    Sequential is no Functional subclass)."""
+    if not _is_model(layer):
+        return False
+    if layer.get("class_name") in ("Functional", "Model"):
+        return True
+    conf = layer.get("config")
+    first = conf.get("layers")[0] if legacy and isinstance(conf, dict) \
+        and isinstance(conf.get("layers"), list) and conf["layers"] else None
+    return isinstance(first, dict) and first.get("class_name") == "InputLayer"
+
+
+def _first_node(layer: dict, legacy: bool) -> int:
+    """The node index by which a config's inbound nodes refer to a layer's first saved
+    call. That unsaved own node of a nested model still counts in tf.keras 2 configs
+    (`["backbone", 1, 0]` is its first call); Keras 3 drops it from inbound-node
+    references (0-based) but keeps it in `input_layers`/`output_layers`."""
+    return 1 if legacy and _has_own_node(layer, legacy) else 0
+
+
 def _tensors(value: Any) -> list[tuple[str, int, int, tuple | None]]:
     """Every __keras_tensor__ in a nested args structure, in order (iteratively)."""
     found = []
@@ -602,6 +625,8 @@ class KerasGraphBuilder:
         input_names = [name for name, _, _ in _refs(conf.get("input_layers"))]
         produced: dict[tuple[str, int], list[Ref]] = {}
         pending = []
+        legacy = any(isinstance(n, list) for l in layers for n in l.get("inbound_nodes") or [])
+        first_node = {}  # layer name -> the node index its first saved call is referred to by
         for i, layer in enumerate(layers):
             name, at = self.name(layer), f"{pointer}/layers/{i}"
             if layer.get("class_name") == "InputLayer":
@@ -614,6 +639,7 @@ class KerasGraphBuilder:
             calls = _calls(layer)
             if not calls:  # never called, so no node, but load_model still builds it
                 self.scan(layer, None, prefix + name)
+            first_node[name] = _first_node(layer, legacy)
             pending += [(layer, k, call, at) for k, call in enumerate(calls)]
         # Configs list layers in call order, but any order must work, in linear time: each
         # call waits for the calls it reads; the lowest ready index goes first (file order).
@@ -636,7 +662,7 @@ class KerasGraphBuilder:
             aux = [produced[(n, ni)][ti] for n, ni, ti, _ in call.aux
                    if ti < len(produced[(n, ni)])]
             recorded = [rec for _, _, _, rec in call.args]
-            key = (self.name(layer), k)
+            key = (self.name(layer), first_node[self.name(layer)] + k)
             if key in produced:
                 raise LoadError(f"layer {key[0]!r} is defined twice")
             produced[key] = self.layer(layer, prefix, scope, per_step, args, recorded, aux, k, at,
@@ -655,7 +681,10 @@ class KerasGraphBuilder:
             raise LoadError("layer connections form a cycle or a missing call: "
                             f"{', '.join(sorted({self.name(l) for l, _, _, _ in stuck})[:5])}")
         outputs = []
+        by_name = {self.name(l): l for l in layers}
         for name, ni, ti in _refs(conf.get("output_layers")):
+            if not legacy and _has_own_node(by_name.get(name, {}), legacy):
+                ni -= 1  # Keras 3 counts a nested model's own node here only (see _first_node)
             if (name, ni) not in produced or ti >= len(produced[(name, ni)]):
                 raise LoadError(f"model output {name!r} is not produced by any layer")
             outputs.append(produced[(name, ni)][ti])
