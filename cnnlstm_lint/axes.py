@@ -133,8 +133,14 @@ def reshape(axes: Sequence[Axis], target: Sequence["int | Sym"]) -> Shape | None
         touched = [k for k in range(len(parts)) if bounds[k] < hi and bounds[k + 1] > lo]
         first, last = touched[0], touched[-1]
         if bounds[first] == lo and bounds[last + 1] == hi:
-            out.append(merge([Axis(shown(v), src.role, ((src, shown(v)),))
-                              for src, v in parts[first:last + 1]]))
+            axis = merge([Axis(shown(v), src.role, ((src, shown(v)),))
+                          for src, v in parts[first:last + 1]])
+            if axis.role != "batch" and _cuts_a_source(axis):
+                # the parts line up with the input, but one is a piece of an axis whose
+                # rest is elsewhere: a scramble made earlier (tf2onnx's Tensordot folds a
+                # scrambled time into the batch for a Dense and unfolds it here) stays one
+                axis = Axis(axis.size, "scrambled", axis.parts)
+            out.append(axis)
         elif first == last and lo % bounds[first] == 0 and bounds[first + 1] % hi == 0:
             src = parts[first][0]  # a clean piece of one axis, e.g. a split feature
             split.append(len(out))
@@ -153,6 +159,13 @@ def reshape(axes: Sequence[Axis], target: Sequence["int | Sym"]) -> Shape | None
         if out[i].parts[0][0] in cut:
             out[i] = Axis(out[i].size, "scrambled", out[i].parts)
     return tuple(out)
+
+
+def _cuts_a_source(axis: Axis) -> bool:
+    """Whether `axis` joins several source axes, one of them only in part."""
+    return len(axis.sources) > 1 and any(
+        size is not None and src.size is not None and size != src.size
+        for src, size in axis.parts)
 
 
 def aligned_permutation(axes: Sequence[Axis], target: Sequence[int]) -> tuple[int, ...] | None:

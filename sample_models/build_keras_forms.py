@@ -137,6 +137,26 @@ def keras3_models():
         y = layers.Dropout(0.2)(y)
         return layers.MaxPooling2D(2, data_format="channels_first")(y)
 
+    # ---- a Dense between the reshape and the RNN (tf2onnx: a Tensordot fold/unfold) ---
+    def crnn_dense(permute: bool, name: str):
+        x = keras.Input((16, 64, 1))
+        y = crnn_map(x)  # (8, 32, 4): H, W, C
+        if permute:
+            y = layers.Permute((2, 1, 3))(y)  # (32, 8, 4): W, H, C
+        y = layers.Reshape((32, 32))(y)  # without the Permute: each step mixes H and W
+        y = layers.Dense(8, activation="relu", name="dense1")(y)
+        y = layers.Dropout(0.2)(y)
+        y = layers.Bidirectional(layers.LSTM(4, return_sequences=True), name="bilstm")(y)
+        return keras.Model(x, layers.Dense(5, activation="softmax")(y), name=name)
+
+    @register()
+    def good_crnn_dense():
+        return crnn_dense(True, "good_crnn_dense")
+
+    @register()
+    def crnn_dense_no_permute():
+        return crnn_dense(False, "crnn_dense_no_permute")
+
     @register()
     def cf_crnn_no_permute():
         # Reads the (C, H, W) map as if it were (W, C*H): each "step" is a chunk of memory.

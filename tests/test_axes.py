@@ -108,6 +108,24 @@ def test_reshape_with_minus_one_resolves_the_size():
     assert reshape(hwc(), (10, 10)) is None  # 100 != 1800
 
 
+def test_a_scramble_folded_into_the_batch_and_split_back_stays_scrambled():
+    """tf2onnx writes a Dense on (N, 32, 128) as Reshape(-1, 128) -> MatMul -> Reshape back:
+    a time axis scrambled upstream (H 8 x 4 of W 32) must come back scrambled, not as
+    pixels, and the batch it was folded into must stay the batch."""
+    n = new_axis("x", 0, "batch", None, "N")
+    h, w = new_axis("pool", 1, "spatial", 8, "H"), new_axis("pool", 2, "spatial", 32, "W")
+    c = new_axis("conv", 3, "channel", 16, "C")
+    _, steps, feats = reshape((n, h, w, c), (-1, 32, 128))
+    assert steps.role == feats.role == "scrambled"
+    folded, _ = reshape((n, steps, feats), (-1, 128))
+    assert folded.role == "batch"
+    batch, back, _ = reshape((folded, feats), (-1, 32, 128))
+    assert batch.role == "batch"
+    assert back.role == "scrambled" and back.parts == steps.parts
+    # a whole-axis merge is no scramble: (H 8, W 32) -> 256 pixels
+    assert reshape((n, h, w, c), (-1, 256, 16))[1].role == "spatial"
+
+
 def test_aligned_split_back_recovers_the_original_axes():
     merged = reshape(hwc(), (225, 8))
     h, w, c = reshape(merged, (15, 15, 8))

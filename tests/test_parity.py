@@ -4,8 +4,8 @@ codes on the same layer in each.
 
 Files are grouped by name: everything before the first dot of the file name, anywhere
 under sample_models/ and benchmarks/held_out/. A layer is matched across formats by the
-name the exporter keeps: Keras files name the layer (a nested one as `outer/inner`);
-tf2onnx keeps it as a scope component of the ONNX node or of the tensors it reads and
+name the exporter keeps: Keras files name the layer (one inside a TimeDistributed or a
+nested model as `outer/inner`, matched by either name); tf2onnx keeps it as a scope component of the ONNX node or of the tensors it reads and
 writes (`model_1/lstm_1/transpose:0`, with Keras's `_N` call suffix); PyTorch keeps the
 module path (`/lstm/LSTM`, `node_lstm__2`).
 
@@ -91,8 +91,8 @@ def onnx_names(path: str) -> dict[str, set[str]]:
 
 
 def layer_names(path: str, node: str, cache: dict) -> set[str]:
-    if not path.endswith(".onnx"):
-        return {node, node.split("/")[-1]}
+    if not path.endswith(".onnx"):  # the layer, its own name, its top-level layer
+        return {node, node.split("/")[-1], node.split("/")[0]}
     if path not in cache:
         cache[path] = onnx_names(path)
     names = cache[path].get(node, scopes(node))

@@ -90,8 +90,9 @@ class ScrambledReshape(Rule):
                 continue
             ins = graph.inputs_of(cand.id)
             before = ins[0].axes if ins else None
-            if any(a.role == "scrambled" for a in cand.outputs[0].axes) and before and \
-                    not any(a.role == "scrambled" for a in before):
+            if before and not any(a.role == "scrambled" for a in before) and any(
+                    a.role == "scrambled" and not _cut_before(a, before)
+                    for a in cand.outputs[0].axes):
                 return cand
         return None
 
@@ -126,3 +127,12 @@ class ScrambledReshape(Rule):
         shown = tuple(target[1:] if culprit.attrs.get("full") else target)
         return (f"Insert Permute({tuple(perm)}) before `{culprit.id}` (giving {order}), "
                 f"then keep Reshape({shown})."), perm
+
+
+def _cut_before(axis, before) -> bool:
+    """Whether the pieces of a scrambled axis were already cut out of their axes upstream
+    (tf2onnx's Tensordot for a Dense folds the scrambled time into the batch and splits it
+    back out: that split only restores the scramble the real culprit made)."""
+    pieces = [(src, size) for src, size in axis.parts if size != src.size]
+    upstream = {part for a in before for part in a.parts}
+    return bool(pieces) and all(piece in upstream for piece in pieces)
