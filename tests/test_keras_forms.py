@@ -241,7 +241,7 @@ def test_op_arguments_are_data_only():
     full = {"class_name": "__slice__", "config": {"start": None, "stop": None, "step": None}}
     assert _keras3("GetItem", {}, [{}, [full, slice_]]) == \
         ("slice", {"slices": [[1, 2, None, None]]})
-    assert _keras3("GetItem", {}, [{}, [full, -1]]) == ("select", {"axis": 1})
+    assert _keras3("GetItem", {}, [{}, [full, -1]]) == ("select", {"axis": 1, "index": -1})
     assert _keras3("GetItem", {}, [{}, [0, slice_]])[0] == "opaque"  # index and slice
     assert _tf("__operators__.getitem", {"slice_spec": [{"start": None, "stop": None,
                                                          "step": None}, {"class_name": "x"}]}

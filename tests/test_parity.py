@@ -45,6 +45,9 @@ RENAMED = {
     # NHWC->NCHW Transpose of the Conv after it, and names the one Reshape it keeps for
     # the conv: the finding is on the same op, under the conv's name.
     ("cl003_reshape_clip.onnx", "conv2d"): "reshape",
+    # a keras.ops.softmax op layer makes no name scope in tf2onnx: its Softmax node is
+    # named for the op only
+    ("k_ops_softmax_batch.onnx", "Softmax"): "softmax",
 }
 
 

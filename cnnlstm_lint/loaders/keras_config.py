@@ -168,6 +168,8 @@ def canonical(class_name: str, conf: dict) -> tuple[str, dict]:
     elif kind == "activation":
         attrs["activation"] = _activation(conf.get("activation")) if class_name == "Activation" \
             else class_name.lower()  # Softmax, ReLU, ...
+        if attrs["activation"] in ("softmax", "log_softmax"):  # Activation: the last axis
+            attrs["axis"] = _axis_list(conf.get("axis", -1)) if class_name == "Softmax" else [-1]
     elif kind == "flatten":
         attrs["channels_first"] = conf.get("data_format") == "channels_first"
     return kind, attrs
@@ -209,6 +211,10 @@ _OP_KINDS = {
                                       "tf.compat.v1.expand_dims")},
     **{name: "concat" for name in ("keras.ops.concatenate", "tf.concat", "tf.compat.v1.concat")},
     **{name: "getitem" for name in ("keras.ops.get_item", "tf.__operators__.getitem")},
+    # softmax over a saved axis (CL013 reads which axis it normalises over)
+    **{name: "softmax" for name in ("keras.ops.softmax", "keras.ops.log_softmax",
+                                    "tf.nn.softmax", "tf.nn.log_softmax", "tf.math.softmax",
+                                    "tf.math.log_softmax", "tf.compat.v1.nn.softmax")},
     # every axis stays what it was (reversing a spatial axis or the steps leaves its
     # meaning; an activation is per element), whatever the arguments
     **{name: "identity" for name in ("keras.ops.flip", "tf.reverse", "tf.compat.v1.reverse",
@@ -220,7 +226,8 @@ _OP_KINDS = {
 _TF_OP_CLASSES = {"TFOpLambda", "SlicingOpLambda"}
 # Keras 3 op classes a module-less (.h5) config may hold -> an argument key their config has
 _MODULELESS_OPS = {"Reshape": "newshape", "Transpose": "axes", "Squeeze": "axis",
-                   "ExpandDims": "axis", "Concatenate": "axis", "GetItem": "name", "Flip": "axis"}
+                   "ExpandDims": "axis", "Concatenate": "axis", "GetItem": "name", "Flip": "axis",
+                   "Softmax": "axis", "LogSoftmax": "axis"}
 
 
 def _snake(name: str) -> str:
@@ -290,7 +297,7 @@ def _getitem(key: Any) -> tuple[str, dict] | str:
     slices = [(axis, *p[1:]) for axis, p in enumerate(parsed)
               if p[0] == "slice" and p[1:] not in ((None, None, None), (None, None, 1))]
     if len(indices) == 1 and not slices:
-        return "select", {"axis": indices[0][0]}
+        return "select", {"axis": indices[0][0], "index": indices[0][1]}
     if not indices and slices:
         return "slice", {"slices": [list(s) for s in slices]}
     if not indices and not slices:
@@ -311,6 +318,13 @@ def canonical_op(function: str, conf: dict, call: "_Call") -> tuple[str, dict]:
 
     if kind == "identity":
         return "identity", {}
+    if kind == "softmax":
+        name = "log_softmax" if "log_softmax" in function else "softmax"
+        axis = args.get("axis", -1)
+        if not keras3 and "axis" not in args and len(call.args) + len(call.raw_args) > 1:
+            axis = None  # passed positionally: not read
+        axes = _axis_list(axis) if axis is not None else None
+        return "activation", {"activation": name, "axis": axes}
     if kind == "reshape":
         target = _dims(args.get("newshape", args.get("new_shape")) if keras3 else args.get("shape"))
         if target is None:

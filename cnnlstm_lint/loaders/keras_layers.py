@@ -43,7 +43,7 @@ def to_keras_layer(node: Node) -> dict:
 
 # Canonical attributes that mean the same config key, per kind: a remedy that edits one
 # (units, dropout, activation, rate) has it written back into the kept config.
-_EDITABLE = {"recurrent": ("units", "dropout", "recurrent_dropout"),
+_EDITABLE = {"recurrent": ("units", "dropout", "recurrent_dropout", "return_sequences"),
              "conv_recurrent": ("dropout", "recurrent_dropout"),
              "dense": ("units", "activation"), "dropout": ("rate",)}
 _ALWAYS = ("dropout", "recurrent_dropout")  # recurrent configs may leave these out

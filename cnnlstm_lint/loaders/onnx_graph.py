@@ -113,6 +113,7 @@ class _OnnxBuilder:
         producer = (model.producer_name or "").lower()
         self.keras_layout = "tf2onnx" in producer or "keras" in producer
         self.graph.meta["source_framework"] = "keras" if self.keras_layout else "pytorch"
+        self.opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 1)
         g = model.graph
         self.const_shapes: dict[str, tuple] = {t.name: tuple(t.dims) for t in g.initializer}
         self.const_values: dict[str, Any] = {}
@@ -449,11 +450,25 @@ class _OnnxBuilder:
             if ins[0] not in self.data or indices is None:
                 return "opaque", {}
             count = None if not isinstance(indices, list) else len(_flat(indices))
-            return "select", {"axis": a.get("axis", 0), "count": count, "_data_inputs": ins[:1]}
+            # the index values themselves (which step: CL010 tells the first from the last)
+            kept = [v for v in _flat(indices) if isinstance(v, int) and not isinstance(v, bool)]
+            return "select", {"axis": a.get("axis", 0), "count": count,
+                              "index": indices if count is None and kept else None,
+                              "indices": kept if count is not None and len(kept) == count else None,
+                              "_data_inputs": ins[:1]}
         if op == "Slice":
             return "slice", {"slices": self._slices(node, a), "_data_inputs": ins[:1]}
         if op in _NORMS:
             return "norm", {"_data_inputs": ins[:1]}
+        if op in ("Softmax", "LogSoftmax"):
+            # opset >= 13: one axis, default -1; before: default 1, and the input is coerced
+            # to 2-D [prod(x[:axis]), prod(x[axis:])], so it normalises over every axis from
+            # `axis` on
+            coerced = self.opset < 13
+            axis = a.get("axis", 1 if coerced else -1)
+            return "activation", {"activation": "softmax" if op == "Softmax" else "log_softmax",
+                                  "axis": [int(axis)], "axis_to_end": coerced,
+                                  "_data_inputs": ins[:1]}
         if op in _ACTIVATIONS:
             return "activation", {"_data_inputs": ins[:1]}
         if op in _KEEPS_AXES:  # the same axes, the same meaning: provenance passes through

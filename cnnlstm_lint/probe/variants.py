@@ -252,6 +252,43 @@ def _insert_permute(graph: ModelGraph, finding: Finding) -> str:
     return f"Permute({tuple(perm)}) before `{reshape_id}`"
 
 
+def _selected_step(graph: ModelGraph, finding: Finding) -> tuple[Node, Node]:
+    """CL010: (bidirectional layer, the node that takes one step of its sequence)."""
+    rec, sel = graph.node(finding.node), graph.node(finding.evidence["selection"])
+    from ..loaders.keras_layers import has_keras_form
+
+    if not has_keras_form(rec):
+        raise NotApplicable(f"`{rec.id}` is not a Keras layer the probe can rebuild")
+    if sel.kind != "select" or graph.producers(sel.id) != [rec.id]:
+        raise NotApplicable(f"`{sel.id}` does not take the step straight from `{rec.id}`")
+    if {dst for dst, _, _ in graph.consumers(rec.id)} != {sel.id}:
+        raise NotApplicable(f"the full sequence of `{rec.id}` is used elsewhere too")
+    return rec, sel
+
+
+def _replace_selection(graph: ModelGraph, sel: Node, source: tuple[str, int]) -> None:
+    graph.rewire(sel.id, 0, *source)
+    graph.remove_node(sel.id)
+
+
+def _bidirectional_final_states(graph: ModelGraph, finding: Finding) -> str:
+    rec, sel = _selected_step(graph, finding)
+    rec.attrs = {**rec.attrs, "return_sequences": False}
+    _replace_selection(graph, sel, (rec.id, 0))
+    return f"return_sequences=False on `{rec.id}` instead of `{sel.id}`"
+
+
+def _pool_over_time(graph: ModelGraph, finding: Finding) -> str:
+    rec, sel = _selected_step(graph, finding)
+    if sel.attrs.get("axis") != 1:
+        raise NotApplicable(f"`{sel.id}` does not take a step of axis 1")
+    pool = _new_node(graph, f"{rec.id}_pool", "global_pool", "GlobalAveragePooling1D",
+                     sel.per_step, rank=1, channels_first=False)
+    _replace_selection(graph, sel, (pool.id, 0))
+    graph.connect(rec.id, 0, pool.id, 0)
+    return f"GlobalAveragePooling1D() over the steps of `{rec.id}` instead of `{sel.id}`"
+
+
 REWRITES: dict[str, Callable[[ModelGraph, Finding], str]] = {
     "gap_dense_head": _gap_dense_head,
     "flatten_dense_head": _flatten_dense_head,
@@ -262,6 +299,8 @@ REWRITES: dict[str, Callable[[ModelGraph, Finding], str]] = {
     "dropout_before_head": _dropout_before_head,
     "recurrent_dropout": _recurrent_dropout,
     "insert_permute": _insert_permute,
+    "bidirectional_final_states": _bidirectional_final_states,
+    "pool_over_time": _pool_over_time,
 }
 
 

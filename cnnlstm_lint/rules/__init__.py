@@ -11,6 +11,8 @@ from .cl005_single_step_recurrence import SingleStepRecurrence
 from .cl006_no_dropout import NoDropout
 from .cl007_scrambled_reshape import ScrambledReshape
 from .cl008_concat_imbalance import ConcatImbalance
+from .cl010_bidirectional_last_step import BidirectionalLastStep
+from .cl013_softmax_over_batch import SoftmaxOverBatch
 from .cl900_unsafe_content import UnsafeContent
 
 REGISTRY: dict[str, type[Rule]] = {
@@ -22,6 +24,8 @@ REGISTRY: dict[str, type[Rule]] = {
     "CL006": NoDropout,
     "CL007": ScrambledReshape,
     "CL008": ConcatImbalance,
+    "CL010": BidirectionalLastStep,
+    "CL013": SoftmaxOverBatch,
     "CL900": UnsafeContent,
 }
 
