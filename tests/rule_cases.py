@@ -263,6 +263,24 @@ def _():
     return sequential((8, 16, 16, 1), reshape((8, 256)), lstm(8), dropout(0.3), dense(3))
 
 
+@case("cl003/near_miss_series_encoder_flatten_repeat_vector")
+def _():
+    # A CNN-LSTM encoder-decoder for a series (machinelearningmastery's power forecast):
+    # Flatten summarises the Conv1D's steps x channels, RepeatVector makes the decoder's
+    # steps. No frames are stacked: no clip merge.
+    return sequential((14, 1), conv1d(8, 3, activation="relu"), maxpool1d(2), flatten(),
+                      repeat_vector(7), lstm(16, return_sequences=True), dropout(0.2),
+                      time_distributed(dense(1)))
+
+
+@case("cl003/near_miss_feature_clip_flatten_repeat_vector")
+def _():
+    # Per-frame features (already pooled) summarised the same way: clean.
+    return sequential((6, 16, 16, 1), time_distributed(conv2d(4, 3)),
+                      time_distributed(gap2d()), flatten(), repeat_vector(3), lstm(8),
+                      dropout(0.3), dense(3))
+
+
 @case("cl003/near_miss_clip_flattened_without_recurrence")
 def _():
     # Mixing frames is this model's choice: there is no recurrent layer to mislead.

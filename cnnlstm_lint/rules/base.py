@@ -156,14 +156,17 @@ MERGING_KINDS = {"reshape", "flatten"}  # the only layers that merge axes
 
 
 def clip_time_merges(graph: ModelGraph, node: Node) -> list[Axis]:
-    """Axes `node` creates that merge a data time axis with spatial/feature axes."""
+    """Axes `node` creates that merge a clip's time axis with its frames' spatial axes
+    (and perhaps their channels). Time merged with channels or features alone is a
+    sequence summarised, as a seq2seq encoder's Flatten before RepeatVector does, not
+    frames stacked: it is left to the rules that judge what the recurrent layer reads."""
     def mixes(axis: Axis) -> bool:
         if axis.role == "scrambled":  # a cut through axes: CL007's finding, not CL003's
             return False
         roles = {s.role for s in axis.sources}
         has_time = any(s.role == "time" and graph.node(s.node).kind in DATA_TIME_KINDS
                        for s in axis.sources)
-        return has_time and bool(roles & MIXED_ROLES)
+        return has_time and "spatial" in roles
 
     before = {a.origin for t in graph.inputs_of(node.id) for a in (t.axes or ()) if mixes(a)}
     return [axis for tensor in node.outputs for axis in tensor.axes or ()
