@@ -12,9 +12,8 @@ tf2onnx 1.17, torch 2.13, onnx 1.23):
   (2, T, ...)``) or dynamic: always unrolled - per frame Slice -> Squeeze -> the layer ->
   Unsqueeze, then one Concat per TimeDistributed layer (the graphs of from_keras and
   from_function are the same). The Concat joined new size-1 axes, so the time axis was
-  unknown: the clip merge (CL003) and per-frame merges after it were missed, a Flatten
-  over the clip was read as channels-as-time (CL002), and the CRNN reshape without permute
-  (CL007) fired once per unrolled frame. Now the joined axis is the axis the frames were
+  unknown: the clip merge (CL003) and per-frame merges after it were missed, and the
+  CRNN reshape without permute (CL007) fired once per unrolled frame. Now the joined axis is the axis the frames were
   cut from (``T`` of the input), with its provenance, and CL007 judges the first frame's
   copy of a layer.
 * tf2onnx's transpose optimizer joins a Conv1D branch and an LSTM branch on axis 1 of
