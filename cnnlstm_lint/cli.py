@@ -225,10 +225,11 @@ def rules_command() -> None:
     """List every rule: code, name, default severity."""
     from .rules import REGISTRY
 
+    width = max(len(rule.name) for rule in REGISTRY.values())  # the names in one column
     for code, rule in REGISTRY.items():
         summary = (rule.__doc__ or "").split("## What it does", 1)[-1].strip().split("\n\n")[0]
         summary = " ".join(summary.split())
-        click.echo(f"{code}  {rule.name:<27} {rule.severity.value:<8} {summary}")
+        click.echo(f"{code}  {rule.name:<{width}} {rule.severity.value:<8} {summary}")
 
 
 @main.command("axes")

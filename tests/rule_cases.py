@@ -795,3 +795,129 @@ def _():
     x = f.input((100, 4))
     y = conv1d(32, 3, padding="same")(x)
     return f.model(outputs=dense(2)(dropout(0.3)(lstm(16, name="lstm")(y))))
+
+
+# =====================================================================================
+# CL011 unbounded-recurrent-activation
+
+
+def series_model(recurrent, name="series"):
+    """Conv1D over a (50, 3) series, then `recurrent`, dropout and a head."""
+    return sequential((50, 3), conv1d(8, 3), recurrent, dropout(0.3), dense(1), name=name)
+
+
+@case("cl011/lstm_relu", {("CL011", "lstm")})
+def _():
+    return series_model(lstm(16, activation="relu", name="lstm"))
+
+
+@case("cl011/gru_linear", {("CL011", "gru")})
+def _():
+    return series_model(gru(16, activation=None, name="gru"))
+
+
+@case("cl011/bidirectional_lstm_relu", {("CL011", "bilstm")})
+def _():
+    return series_model(bidirectional(lstm(16, activation="relu"), name="bilstm"))
+
+
+@case("cl011/convlstm2d_relu", {("CL011", "conv_lstm")})
+def _():
+    layer = convlstm2d(4, 3, padding="same", recurrent_dropout=0.1, name="conv_lstm")
+    layer["config"]["activation"] = "relu"
+    return sequential((6, 16, 16, 1), layer, flatten(), dense(1))
+
+
+@case("cl011/tfkeras2_lstm_relu", {("CL011", "lstm")})
+def _():
+    return legacy(series_model(lstm(16, activation="relu", name="lstm")))
+
+
+@case("cl011/near_miss_simple_rnn_relu")
+def _():
+    return series_model(simple_rnn(16, activation="relu", name="irnn"))
+
+
+@case("cl011/near_miss_hard_sigmoid_gates")
+def _():
+    return series_model(lstm(16, recurrent_activation="hard_sigmoid", name="lstm"))
+
+
+@case("cl011/near_miss_tanh_serialised_object")
+def _():
+    return series_model(lstm(16, activation={"module": "keras.activations", "class_name": "function",
+                                             "config": {"name": "tanh"}}, name="lstm"))
+
+
+# =====================================================================================
+# CL012 mask-lost
+
+
+def masking(name=None):
+    from kbuild import Layer
+
+    return Layer("Masking", {"mask_value": 0.0}, name=name)
+
+
+def text_model(*middle, mask_zero=True, recurrent=None):
+    """Embedding(mask_zero) over 40 token ids, `middle`, then an LSTM and a head."""
+    return sequential((40,), embedding(100, 16, mask_zero=mask_zero, name="embedding"), *middle,
+                      recurrent or lstm(8, dropout=0.2, name="lstm"), dense(1))
+
+
+@case("cl012/embedding_conv1d_lstm", {("CL012", "lstm")})
+def _():
+    return text_model(conv1d(16, 5, name="conv1d"), dropout(0.2))
+
+
+@case("cl012/masking_conv1d_maxpool_gru", {("CL012", "gru")})
+def _():
+    return sequential((40, 3), masking(name="masking"), conv1d(8, 3, padding="same", name="conv1d"),
+                      maxpool1d(2, name="pool"), gru(8, dropout=0.2, name="gru"), dense(1))
+
+
+@case("cl012/embedding_lstm_conv1d_lstm", {("CL012", "lstm_2")})
+def _():
+    return text_model(lstm(8, return_sequences=True, dropout=0.2, name="lstm_1"),
+                      conv1d(8, 3, padding="same", name="conv1d"),
+                      recurrent=lstm(8, name="lstm_2"))
+
+
+@case("cl012/tfkeras2_embedding_conv1d_lstm", {("CL012", "lstm")})
+def _():
+    return legacy(text_model(conv1d(16, 5, name="conv1d"), dropout(0.2)))
+
+
+@case("cl012/near_miss_embedding_dense_dropout_lstm")
+def _():
+    return text_model(dense(16, activation="relu"), dropout(0.2), batchnorm())
+
+
+@case("cl012/near_miss_time_distributed_dense")
+def _():
+    return text_model(time_distributed(dense(16)), dropout(0.2))
+
+
+@case("cl012/near_miss_masking_after_cnn")
+def _():
+    return sequential((40, 3), conv1d(8, 3, padding="same"), maxpool1d(2), masking(),
+                      lstm(8, dropout=0.2), dense(1))
+
+
+@case("cl012/near_miss_no_mask")
+def _():
+    return text_model(conv1d(16, 5), dropout(0.2), mask_zero=False)
+
+
+@case("cl012/near_miss_conv_branch_concatenated_with_masked")
+def _():
+    f = Functional("cl012_concat")
+    x = embedding(100, 16, mask_zero=True)(f.input((40,), name="tokens"))
+    y = conv1d(16, 3, padding="same")(x)
+    x = concatenate()([x, y])
+    return f.model(outputs=dense(1)(lstm(8, dropout=0.2)(x)))
+
+
+@case("cl012/near_miss_pooled_then_repeated")
+def _():
+    return text_model(conv1d(16, 5), gap1d(), repeat_vector(5), dropout(0.2))

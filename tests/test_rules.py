@@ -103,12 +103,16 @@ SEVERITY = {
     "CL006": (Severity.WARNING, "cl006/lrcn_without_dropout"),
     "CL007": (Severity.ERROR, "cl007/crnn_reshape_without_permute"),
     "CL008": (Severity.INFO, "cl008/flattened_map_next_to_lstm"),
+    "CL011": (Severity.WARNING, "cl011/lstm_relu"),
+    "CL012": (Severity.WARNING, "cl012/embedding_conv1d_lstm"),
 }
 
 NAMES = {"CL001": "spatial-sequence", "CL002": "channels-as-time",
          "CL003": "missing-timedistributed", "CL004": "oversized-recurrent-input",
          "CL005": "single-step-recurrence", "CL006": "no-dropout", "CL007": "scrambled-reshape",
-         "CL008": "concat-imbalance", "CL900": "unsafe-content"}
+         "CL008": "concat-imbalance",
+         "CL011": "unbounded-recurrent-activation", "CL012": "mask-lost",
+         "CL900": "unsafe-content"}
 
 
 @pytest.mark.parametrize("code", sorted(SEVERITY))

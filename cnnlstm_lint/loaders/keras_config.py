@@ -159,6 +159,7 @@ def canonical(class_name: str, conf: dict) -> tuple[str, dict]:
     elif kind == "embedding":
         attrs["units"] = _int(conf.get("output_dim"))
         attrs["vocab"] = _int(conf.get("input_dim"))
+        attrs["mask_zero"] = conf.get("mask_zero") is True
     elif kind == "repeat":
         attrs["n"] = _int(conf.get("n"))
     elif kind == "concat":
@@ -172,7 +173,43 @@ def canonical(class_name: str, conf: dict) -> tuple[str, dict]:
             attrs["axis"] = _axis_list(conf.get("axis", -1)) if class_name == "Softmax" else [-1]
     elif kind == "flatten":
         attrs["channels_first"] = conf.get("data_format") == "channels_first"
+    elif class_name == "Masking":
+        value = conf.get("mask_value", 0.0)
+        attrs["mask_value"] = value if isinstance(value, (int, float)) and not isinstance(value, bool) \
+            else None
     return kind, attrs
+
+
+# How a layer treats a Keras mask (its supports_masking / compute_mask, checked layer by
+# layer in Keras 3.15 and tf.keras 2.21): "makes" one (Embedding(mask_zero=True),
+# Masking), "carries" it on, "drops" it (no mask support: Keras 3 warns that the layer
+# "will destroy the mask information" and layers downstream see none), "consumes" it
+# (global pooling; a recurrent layer, which carries it on when it returns sequences),
+# "merges" the masks of its inputs. None: not known — opaque and op layers, and the
+# identity layers whose answer differs between Keras 3 (carries) and tf.keras 2 (drops):
+# Rescaling, Normalization, Identity.
+_MASK_BY_KIND = {
+    "dense": "carries", "dropout": "carries", "norm": "carries", "activation": "carries",
+    "conv": "drops", "pool": "drops", "flatten": "drops", "reshape": "drops",
+    "permute": "drops", "resize": "drops", "repeat": "drops",
+    "recurrent": "consumes", "conv_recurrent": "consumes", "global_pool": "consumes",
+    "concat": "merges", "merge": "merges",
+}
+
+
+def mask_behaviour(kind: str, op: str, attrs: dict, per_step: int, op_layer: bool) -> str | None:
+    """What a layer does with a mask on its input (see _MASK_BY_KIND)."""
+    if op_layer or kind == "opaque":
+        return None
+    if kind == "embedding":
+        return "makes" if attrs.get("mask_zero") else "drops"
+    if kind == "identity":
+        return {"Masking": "makes", "ActivityRegularization": "carries"}.get(op)
+    if per_step and _MASK_BY_KIND.get(kind) != "consumes":
+        # TimeDistributed supports masking whatever it wraps (tf.keras 2 refuses to build
+        # a non-masking layer under it when a mask arrives, so a saved one carries)
+        return "carries"
+    return _MASK_BY_KIND.get(kind)
 
 
 def _activation(value: Any) -> str:
@@ -192,6 +229,9 @@ def _recurrent_attrs(class_name: str, conf: dict) -> dict:
         "time_major": bool(conf.get("time_major", False)),
         "dropout": _rate(conf.get("dropout")),
         "recurrent_dropout": _rate(conf.get("recurrent_dropout")),
+        # the cell's activation (candidate and output) and its gates' (CL011)
+        "activation": _activation(conf.get("activation", "tanh")),
+        "recurrent_activation": _activation(conf.get("recurrent_activation", "sigmoid")),
     }
 
 
@@ -386,6 +426,7 @@ def _rnn_cell(conf: dict) -> tuple[str, dict, dict]:
         extra["regularized"] = True
     if len(cells) > 1:
         extra["cells"] = ops
+        extra["cell_activations"] = [_activation(c.get("activation", "tanh")) for c in confs]
     return ops[-1], merged, extra
 
 
@@ -765,6 +806,7 @@ class KerasGraphBuilder:
         else:
             kind, attrs = canonical(op, attrs_conf)
         attrs.update(extra)
+        attrs["mask"] = mask_behaviour(kind, op, attrs, per_step, op_layer is not None)
         attrs["keras_layer"] = layer  # the layer's own config, for the probe to rebuild it
         if kind == "opaque":
             attrs["module"] = layer.get("module")

@@ -13,7 +13,7 @@ import copy
 import re
 
 from ..graph import Node
-from .keras_config import is_builtin_layer
+from .keras_config import _activation, is_builtin_layer
 
 # keys that tf.keras 2.x configs carry and Keras 3 layers no longer accept
 _LEGACY_KEYS = ("batch_input_shape", "batch_shape", "input_shape", "time_major")
@@ -43,8 +43,9 @@ def to_keras_layer(node: Node) -> dict:
 
 # Canonical attributes that mean the same config key, per kind: a remedy that edits one
 # (units, dropout, activation, rate) has it written back into the kept config.
-_EDITABLE = {"recurrent": ("units", "dropout", "recurrent_dropout", "return_sequences"),
-             "conv_recurrent": ("dropout", "recurrent_dropout"),
+_EDITABLE = {"recurrent": ("units", "dropout", "recurrent_dropout", "return_sequences",
+                           "activation"),
+             "conv_recurrent": ("dropout", "recurrent_dropout", "activation"),
              "dense": ("units", "activation"), "dropout": ("rate",)}
 _ALWAYS = ("dropout", "recurrent_dropout")  # recurrent configs may leave these out
 
@@ -57,6 +58,8 @@ def _write_back(node: Node, layer: dict) -> None:
             value = node.attrs.get(key)
             if value is None or conf.get(key) == value:
                 continue
+            if key == "activation" and _activation(conf.get(key, "tanh")) == value:
+                continue  # the same function, saved another way (e.g. a serialised object)
             if key in conf or (node.is_recurrent and key in _ALWAYS and value):
                 conf[key] = value
 

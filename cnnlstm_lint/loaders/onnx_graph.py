@@ -419,7 +419,12 @@ class _OnnxBuilder:
                                  "units": a.get("hidden_size"),
                                  "bidirectional": a.get("direction", "forward") == "bidirectional",
                                  "time_major": layout == 0, "onnx_outputs": True,
-                                 "return_sequences": True, "_data_inputs": ins[:1]}
+                                 "return_sequences": True, "_data_inputs": ins[:1],
+                                 # per direction [f, g, h] (LSTM), [f, g] (GRU), [f] (RNN);
+                                 # None: the spec's defaults (Sigmoid, Tanh, Tanh)
+                                 "activations": [v.decode(errors="replace") if isinstance(v, bytes) else str(v)
+                                                 for v in a["activations"][:6]]
+                                 if isinstance(a.get("activations"), list) else None}
         if op == "Dropout":
             ratio = a.get("ratio", self._const(ins[1]) if len(ins) > 1 else 0.5)
             training = self._const(ins[2]) if len(ins) > 2 else (a.get("is_test") == 0)
@@ -611,7 +616,7 @@ class _OnnxBuilder:
         return "recurrent", {"cell": "Loop" if op == "Loop" else "Scan", "units": units,
                              "time_axis": axis, "onnx_outputs": True, "loop": True,
                              "states": states, "scans": scans, "return_sequences": True,
-                             "_data_inputs": [x]}
+                             "body_ops": _body_ops(body), "_data_inputs": [x]}
 
     def _loop_sequence(self, body) -> tuple[str | None, int]:
         """The outer data tensor a Loop body reads one slice of per iteration, and the axis."""
@@ -729,6 +734,21 @@ class _OnnxBuilder:
         if op in _SHAPE_ARITH:
             return emit((_SHAPE_ARITH[op], arg(0), arg(1)))
         return emit(UNKNOWN)
+
+
+def _body_ops(body) -> list[str]:
+    """The op types a recurrence's body computes per step (nested subgraphs included, to
+    MAX_SUBGRAPH_DEPTH): which activations the cell applies (CL011)."""
+    ops, stack = set(), [(body, 0)]
+    while stack:
+        graph, depth = stack.pop()
+        for inner in graph.node:
+            ops.add(inner.op_type)
+            if depth < MAX_SUBGRAPH_DEPTH:
+                for attr in inner.attribute:
+                    stack += [(g, depth + 1) for g in ([attr.g] if attr.HasField("g") else [])]
+                    stack += [(g, depth + 1) for g in attr.graphs]
+    return sorted(ops)
 
 
 def _dim_names(type_proto) -> list[str]:

@@ -289,6 +289,18 @@ def _pool_over_time(graph: ModelGraph, finding: Finding) -> str:
     return f"GlobalAveragePooling1D() over the steps of `{rec.id}` instead of `{sel.id}`"
 
 
+def _tanh_activation(graph: ModelGraph, finding: Finding) -> str:
+    from ..loaders.keras_layers import has_keras_form
+
+    node = graph.node(finding.node)
+    if node.attrs.get("cells"):
+        raise NotApplicable(f"`{node.id}` stacks several cells; set each cell's activation")
+    if not has_keras_form(node):
+        raise NotApplicable(f"`{node.id}` has no Keras layer config to change")
+    node.attrs = {**node.attrs, "activation": "tanh"}
+    return f"activation=\"tanh\" on `{node.id}`"
+
+
 REWRITES: dict[str, Callable[[ModelGraph, Finding], str]] = {
     "gap_dense_head": _gap_dense_head,
     "flatten_dense_head": _flatten_dense_head,
@@ -299,6 +311,7 @@ REWRITES: dict[str, Callable[[ModelGraph, Finding], str]] = {
     "dropout_before_head": _dropout_before_head,
     "recurrent_dropout": _recurrent_dropout,
     "insert_permute": _insert_permute,
+    "tanh_activation": _tanh_activation,
     "bidirectional_final_states": _bidirectional_final_states,
     "pool_over_time": _pool_over_time,
 }

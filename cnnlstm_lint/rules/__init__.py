@@ -12,6 +12,8 @@ from .cl006_no_dropout import NoDropout
 from .cl007_scrambled_reshape import ScrambledReshape
 from .cl008_concat_imbalance import ConcatImbalance
 from .cl010_bidirectional_last_step import BidirectionalLastStep
+from .cl011_unbounded_recurrent_activation import UnboundedRecurrentActivation
+from .cl012_mask_lost import MaskLost
 from .cl013_softmax_over_batch import SoftmaxOverBatch
 from .cl900_unsafe_content import UnsafeContent
 
@@ -25,6 +27,8 @@ REGISTRY: dict[str, type[Rule]] = {
     "CL007": ScrambledReshape,
     "CL008": ConcatImbalance,
     "CL010": BidirectionalLastStep,
+    "CL011": UnboundedRecurrentActivation,
+    "CL012": MaskLost,
     "CL013": SoftmaxOverBatch,
     "CL900": UnsafeContent,
 }
