@@ -441,7 +441,10 @@ def _recurrent(node: Node, ins: list[Shape]) -> list[Shape | None]:
         return _onnx_recurrent_outputs(node, batch, time, units)
     bidir = a.get("bidirectional", False)
     width = units * 2 if bidir and units and a.get("merge_mode", "concat") == "concat" else units
-    if a.get("return_sequences"):
+    if a.get("return_sequences") and a.get("time_major"):  # tf.keras 2: steps stay axis 0
+        main = (new_axis(node.id, 0, "time", time.size, "T"), batch,
+                new_axis(node.id, 2, "feature", width, "F"))
+    elif a.get("return_sequences"):
         main = (batch, new_axis(node.id, 1, "time", time.size, "T"),
                 new_axis(node.id, 2, "feature", width, "F"))
     else:

@@ -525,6 +525,32 @@ def _():
     return fusion()  # 256 vs 16, but both are recurrent
 
 
+# -- CL009 batch-as-time (tf.keras 2 configs: Keras 3 layers have no time_major) --------
+
+
+@case("cl009/tfkeras2_time_major_lstm_fed_batch_first", {("CL009", "lstm")})
+def _():
+    return legacy(sequential((40, 6), conv1d(8, 3, padding="same"), dropout(0.2),
+                             lstm(8, time_major=True, name="lstm"), dense(3)))
+
+
+@case("cl009/tfkeras2_stacked_time_major_second_fed_batch_first", {("CL009", "lstm_2")})
+def _():
+    # the first layer is batch-major: its sequence output is (batch, time, F)
+    return legacy(sequential((40, 6), conv1d(8, 3, padding="same"), dropout(0.2),
+                             lstm(8, return_sequences=True, name="lstm"),
+                             lstm(8, time_major=True, name="lstm_2"), dense(3)))
+
+
+@case("cl009/tfkeras2_stacked_time_major_only_the_first", {("CL009", "lstm")})
+def _():
+    # a time_major layer's sequence output stays time-major, (time, batch, F): the second
+    # time_major layer reads it right; only the first one reads the batch as time
+    return legacy(sequential((40, 6), conv1d(8, 3, padding="same"), dropout(0.2),
+                             lstm(8, return_sequences=True, time_major=True, name="lstm"),
+                             lstm(8, time_major=True, name="lstm_2"), dense(3)))
+
+
 # =====================================================================================
 # Must stay clean (DESIGN.md): legitimate architectures, each with dropout.
 

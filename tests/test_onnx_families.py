@@ -48,12 +48,12 @@ EXPECTED = {
     "t_time_major_lstm.ts.onnx": set(),
     "t_time_major_lstm.dynamo.onnx": set(),
     # the real mistake: ['batch', 'seq', 6] fed to a batch_first=False LSTM - its time
-    # axis is the batch (CL003 owns batch-as-time until its own rule exists)
-    "t_time_major_lstm_fed_batch_first.ts.onnx": {("CL003", TS_LSTM)},
+    # axis is the batch (CL009)
+    "t_time_major_lstm_fed_batch_first.ts.onnx": {("CL009", TS_LSTM)},
     # torch.export specialises that batch to the constant 2 (the LSTM state is sized by
-    # axis 1), so the file's input is [2, 'seq', 6]: nothing says axis 0 is the batch and
-    # the rule stays silent (a known miss: precision first)
-    "t_time_major_lstm_fed_batch_first.dynamo.onnx": set(),
+    # axis 1), so the file's input is [2, 'seq', 6]: nothing says axis 0 is the batch, but
+    # the LSTM reads the axis named 'seq' as its batch (CL009 again)
+    "t_time_major_lstm_fed_batch_first.dynamo.onnx": {("CL009", DYNAMO_LSTM)},
     # ... and exported with static shapes (no dim names): nothing says axis 0 is the
     # batch, so it is unknown and the time-major LSTM is clean; the Conv1d of a static
     # time-series model makes its axis 0 the batch (the Conv spec's N)
@@ -69,9 +69,9 @@ EXPECTED = {
     "t_crnn_time_major.ts.onnx": set(),
     "t_crnn_time_major.dynamo.onnx": set(),
     # the same without the permute: (N, C, W) read as (time, batch, F) - the time axis is
-    # the batch (CL003 owns batch-as-time until its own rule exists)
-    "t_crnn_time_major_no_permute.ts.onnx": {("CL003", TS_LSTM)},
-    "t_crnn_time_major_no_permute.dynamo.onnx": {("CL003", DYNAMO_LSTM)},
+    # the batch (CL009)
+    "t_crnn_time_major_no_permute.ts.onnx": {("CL009", TS_LSTM)},
+    "t_crnn_time_major_no_permute.dynamo.onnx": {("CL009", DYNAMO_LSTM)},
     # squeeze after pooling height to 1, batch_first bidirectional GRU: clean
     "t_crnn_squeeze.ts.onnx": set(),
     "t_crnn_squeeze.dynamo.onnx": set(),

@@ -32,12 +32,7 @@ FOLDERS = [SAMPLES, os.path.join(ROOT, "benchmarks", "held_out")]
 SUFFIXES = (".keras", ".h5", ".json", ".onnx")
 
 # group -> {file: why its codes may differ from the rest of the group}
-EXCEPTIONS = {
-    # torch.export specialises the batch of a batch_first=False LSTM fed batch-first to
-    # the constant 2 (the LSTM state is sized by it): the file no longer says axis 0 is
-    # the batch, so the batch-as-time finding of the TorchScript export cannot be made.
-    "t_time_major_lstm_fed_batch_first": {"t_time_major_lstm_fed_batch_first.dynamo.onnx"},
-}
+EXCEPTIONS: dict[str, set[str]] = {}
 
 # (file, layer) -> the layer the same op is named for in the other formats
 RENAMED = {

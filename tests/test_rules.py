@@ -103,6 +103,7 @@ SEVERITY = {
     "CL006": (Severity.WARNING, "cl006/lrcn_without_dropout"),
     "CL007": (Severity.ERROR, "cl007/crnn_reshape_without_permute"),
     "CL008": (Severity.INFO, "cl008/flattened_map_next_to_lstm"),
+    "CL009": (Severity.ERROR, "cl009/tfkeras2_time_major_lstm_fed_batch_first"),
     "CL011": (Severity.WARNING, "cl011/lstm_relu"),
     "CL012": (Severity.WARNING, "cl012/embedding_conv1d_lstm"),
 }
@@ -110,7 +111,7 @@ SEVERITY = {
 NAMES = {"CL001": "spatial-sequence", "CL002": "channels-as-time",
          "CL003": "missing-timedistributed", "CL004": "oversized-recurrent-input",
          "CL005": "single-step-recurrence", "CL006": "no-dropout", "CL007": "scrambled-reshape",
-         "CL008": "concat-imbalance",
+         "CL008": "concat-imbalance", "CL009": "batch-as-time",
          "CL011": "unbounded-recurrent-activation", "CL012": "mask-lost",
          "CL900": "unsafe-content"}
 

@@ -56,3 +56,4 @@ def apply_input_roles(graph: ModelGraph, roles: dict[str, str]) -> None:
             raise LoadError(f"input-roles gives {letters!r} for input {node_id!r}, which has "
                             f"{len(shape)} axes {tuple(shape)}")
         node.attrs["roles"] = letters.replace("B", "N")
+        node.attrs["roles_declared"] = True

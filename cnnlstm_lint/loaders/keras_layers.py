@@ -34,6 +34,10 @@ def to_keras_layer(node: Node) -> dict:
     """A Keras 3 layer dict for `node`, named after it, ready for
     keras.saving.deserialize_keras_object."""
     source = node.attrs.get("keras_layer")
+    if source is not None and node.is_recurrent and node.attrs.get("time_major"):
+        # Keras 3 layers have no time_major: dropping it would train another model
+        raise NotRebuildable(f"layer `{node.id}` ({node.op}) is time_major=True, which Keras 3 "
+                             "layers do not have; rebuilt, it would read (batch, time, features)")
     layer = _clean(source) if source is not None else _from_attrs(node)
     if source is not None:
         _write_back(node, layer)

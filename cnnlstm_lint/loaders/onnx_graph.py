@@ -235,8 +235,12 @@ class _OnnxBuilder:
         dims = _dims(inp.type) or ()
         rank = len(dims)
         roles = {4: "NHWC", 5: "NTHWC"} if self.keras_layout else {4: "NCHW", 5: "NTCHW"}
-        attrs = {"shape": dims, "roles": _named_roles(roles.get(rank), _dim_names(inp.type),
-                                                      rank, self.keras_layout)}
+        names = _dim_names(inp.type)
+        attrs = {"shape": dims, "roles": _named_roles(roles.get(rank), names, rank, self.keras_layout)}
+        for flag, letter, pattern in (("batch_named", "N", _BATCH_NAME), ("time_named", "T", _TIME_NAME)):
+            if any(n and pattern.match(n) and i < len(attrs["roles"] or "") and attrs["roles"][i] == letter
+                   for i, n in enumerate(names)):
+                attrs[flag] = True  # the file says which axis is the batch / the steps
         node = self._add(inp.name or f"input_{index}", "input", "Input", attrs, f"graph.input[{index}]")
         self.graph.inputs.append(node.id)
         self.data[inp.name] = (node.id, 0)

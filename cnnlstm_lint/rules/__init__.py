@@ -11,6 +11,7 @@ from .cl005_single_step_recurrence import SingleStepRecurrence
 from .cl006_no_dropout import NoDropout
 from .cl007_scrambled_reshape import ScrambledReshape
 from .cl008_concat_imbalance import ConcatImbalance
+from .cl009_batch_as_time import BatchAsTime
 from .cl010_bidirectional_last_step import BidirectionalLastStep
 from .cl011_unbounded_recurrent_activation import UnboundedRecurrentActivation
 from .cl012_mask_lost import MaskLost
@@ -26,6 +27,7 @@ REGISTRY: dict[str, type[Rule]] = {
     "CL006": NoDropout,
     "CL007": ScrambledReshape,
     "CL008": ConcatImbalance,
+    "CL009": BatchAsTime,
     "CL010": BidirectionalLastStep,
     "CL011": UnboundedRecurrentActivation,
     "CL012": MaskLost,

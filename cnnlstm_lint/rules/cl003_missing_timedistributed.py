@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from ..findings import Severity
 from .base import (MERGING_KINDS, MIXED_ROLES, Rule, axis_json, built_by, clip_time_merges,
-                   layer_title, terms, time_axis)
+                   layer_title, terms)
 
 
 class MissingTimeDistributed(Rule):
@@ -11,7 +11,7 @@ class MissingTimeDistributed(Rule):
     Flags a model whose input has a time axis (a clip of frames, a sequence) when,
     before a recurrent layer, that time axis is merged with spatial or feature axes —
     `Flatten()` over a whole clip, `Reshape((T * H, W, C))` to push a clip through
-    `Conv2D` — and a recurrent layer whose time axis comes from the batch axis.
+    `Conv2D`. (A recurrent layer whose time axis is the batch axis is CL009's.)
 
     ## Why is this bad?
     Once frames are merged with pixels or features, later layers mix time into space:
@@ -71,20 +71,4 @@ class MissingTimeDistributed(Rule):
                             + terms(graph)["per_frame"] + " (in Keras: TimeDistributed(Conv2D(...)), "
                             "TimeDistributed(GlobalAveragePooling2D())) so that the "
                             f"{target.op} receives (batch, time, features).")
-                )
-        for node in recurrent:
-            time = time_axis(graph, node)
-            if time is None:
-                continue
-            batch = [s for s in time.sources if s.role == "batch"]
-            if batch and time.role != "scrambled":  # a scramble is CL007's
-                yield self.finding(
-                    node,
-                    f"{layer_title(node)} takes its time axis from the batch axis of "
-                    f"`{batch[0].node}`: it runs across different samples, not through time.",
-                    related=built_by(graph, node, time),
-                    evidence={"time_axis": axis_json(time),
-                              "provenance": f"time axis = {time.describe()}"},
-                    remedy=("Give the input a real time axis (batch, time, ...) and run "
-                            + terms(graph)["per_frame"] + "; do not reshape the batch into steps.")
                 )
