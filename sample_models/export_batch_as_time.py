@@ -164,28 +164,10 @@ def main(argv=None) -> int:
                 failures.append(name)
                 print(f"FAILED {name}: {type(exc).__name__}: {exc}", file=sys.stderr)
     if args.only in (None, "torch"):
-        import logging
-        import warnings
+        from export_onnx_families import export_torch_models
 
-        import torch
-
-        from export_onnx_families import export_torch
-
-        warnings.filterwarnings("ignore")
-        logging.getLogger("torch.onnx").setLevel(logging.ERROR)
-        for name, (factory, shape, dynamic, exporters) in torch_models().items():
-            for kind in exporters:
-                path = os.path.join(args.out, f"{name}.{kind}.onnx")
-                torch.manual_seed(0)
-                model = factory().eval()
-                try:
-                    with torch.no_grad():
-                        export_torch(kind, model, torch.randn(*shape), dynamic, path)
-                    print(f"wrote {os.path.relpath(path)} ({os.path.getsize(path)} bytes)")
-                except Exception as exc:
-                    failures.append(f"{name}.{kind}")
-                    print(f"FAILED {name}.{kind}: {type(exc).__name__}: {str(exc)[:300]}",
-                          file=sys.stderr)
+        failures += export_torch_models(
+            [(name, *entry) for name, entry in torch_models().items()], args.out)
     if failures:
         print(f"{len(failures)} export(s) failed: {', '.join(failures)}", file=sys.stderr)
         return 1

@@ -289,6 +289,35 @@ def export_torch(kind: str, model, x, dynamic: dict, path: str) -> None:
     _strip_stack_traces(path)
 
 
+def export_torch_models(entries, out: str = DEFAULT_OUT) -> list[str]:
+    """Export each (name, factory, example shape or "tokens", dynamic axes, exporters)
+    with each of its exporters into `out`; the names of the exports that failed. The
+    sample scripts of the other families use it too."""
+    import logging
+    import warnings
+
+    import torch
+
+    warnings.filterwarnings("ignore")
+    logging.getLogger("torch.onnx").setLevel(logging.ERROR)
+    failures = []
+    for name, factory, shape, dynamic, exporters in entries:
+        for kind in exporters:
+            path = os.path.join(out, f"{name}.{kind}.onnx")
+            torch.manual_seed(0)
+            model = factory().eval()
+            x = torch.randint(0, 50, (2, 30)) if shape == "tokens" else torch.randn(*shape)
+            try:
+                with torch.no_grad():
+                    export_torch(kind, model, x, dynamic, path)
+                print(f"wrote {os.path.relpath(path)} ({os.path.getsize(path)} bytes)")
+            except Exception as exc:
+                failures.append(f"{name}.{kind}")
+                print(f"FAILED {name}.{kind}: {type(exc).__name__}: {str(exc)[:300]}",
+                      file=sys.stderr)
+    return failures
+
+
 def _strip_stack_traces(path: str) -> None:
     import onnx
 
@@ -317,27 +346,8 @@ def main(argv=None) -> int:
                 failures.append(name)
                 print(f"FAILED {name}: {type(exc).__name__}: {exc}", file=sys.stderr)
     if args.only != "keras":
-        import logging
-        import warnings
-
-        import torch
-
-        warnings.filterwarnings("ignore")
-        logging.getLogger("torch.onnx").setLevel(logging.ERROR)
-        for name, (factory, shape, dynamic, exporters) in torch_models().items():
-            for kind in exporters:
-                path = os.path.join(args.out, f"{name}.{kind}.onnx")
-                torch.manual_seed(0)
-                model = factory().eval()
-                x = torch.randint(0, 50, (2, 30)) if shape == "tokens" else torch.randn(*shape)
-                try:
-                    with torch.no_grad():
-                        export_torch(kind, model, x, dynamic, path)
-                    print(f"wrote {os.path.relpath(path)} ({os.path.getsize(path)} bytes)")
-                except Exception as exc:
-                    failures.append(f"{name}.{kind}")
-                    print(f"FAILED {name}.{kind}: {type(exc).__name__}: {str(exc)[:300]}",
-                          file=sys.stderr)
+        failures += export_torch_models(
+            [(name, *entry) for name, entry in torch_models().items()], args.out)
     if failures:
         print(f"{len(failures)} export(s) failed: {', '.join(failures)}", file=sys.stderr)
         return 1

@@ -225,28 +225,11 @@ def main(argv=None) -> int:
                     failures.append(name)
                     print(f"FAILED {name}: {type(exc).__name__}: {exc}", file=sys.stderr)
     if args.only != "keras":
-        import logging
-        import warnings
+        from export_onnx_families import export_torch_models
 
-        import torch
-
-        from export_onnx_families import export_torch
-
-        warnings.filterwarnings("ignore")
-        logging.getLogger("torch.onnx").setLevel(logging.ERROR)
-        for name, (factory, shape, exporters) in torch_models().items():
-            for kind in exporters:
-                path = os.path.join(args.out, f"{name}.{kind}.onnx")
-                torch.manual_seed(0)
-                model = factory().eval()
-                try:
-                    with torch.no_grad():
-                        export_torch(kind, model, torch.randn(*shape), {0: "batch"}, path)
-                    print(f"wrote {os.path.relpath(path)} ({os.path.getsize(path)} bytes)")
-                except Exception as exc:
-                    failures.append(f"{name}.{kind}")
-                    print(f"FAILED {name}.{kind}: {type(exc).__name__}: {str(exc)[:300]}",
-                          file=sys.stderr)
+        entries = [(name, factory, shape, {0: "batch"}, exporters)
+                   for name, (factory, shape, exporters) in torch_models().items()]
+        failures += export_torch_models(entries, args.out)
     if failures:
         print(f"{len(failures)} export(s) failed: {', '.join(failures)}", file=sys.stderr)
         return 1
