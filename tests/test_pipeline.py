@@ -137,3 +137,26 @@ def test_load_graph_parses_native_formats_in_the_isolated_child(monkeypatch):
     assert calls == ["ONNX parser"]
     with pytest.raises(cnnlstm_lint.LoadError, match=r"missing\.onnx: no such file"):
         cnnlstm_lint.load_graph(os.path.join(SAMPLES, "missing.onnx"))
+
+
+@pytest.mark.tf
+def test_an_in_memory_model_is_read_as_its_saved_file(tmp_path):
+    """`lint(model)` and `cnnlstm-lint model.keras` agree: in memory, a slice key is a
+    tuple (`y[:, -1]`), in the saved config.json a list; both are the last step."""
+    import keras
+    from keras import layers
+
+    x = keras.Input((20, 64))
+    y = layers.Bidirectional(layers.LSTM(16, return_sequences=True))(x)
+    y = layers.Dense(10)(y[:, -1])            # CL010: the backward half saw one step
+    z = layers.LSTM(8, return_sequences=True)(x)[:, 2:5]
+    model = keras.Model(x, layers.Concatenate()([y, layers.Flatten()(z)]))
+    path = str(tmp_path / "m.keras")
+    model.save(path)
+
+    def codes(findings):
+        return sorted((f.code, f.node, tuple(f.related)) for f in findings)
+
+    in_memory = codes(cnnlstm_lint.lint(model, isolated=True))
+    assert ("CL010", "bidirectional", ("get_item",)) in in_memory
+    assert in_memory == codes(cnnlstm_lint.lint(path, isolated=True))

@@ -8,6 +8,10 @@ its inputs with `keras.Input(...)` and ends in a tensor `y`; the test builds
 `cnnlstm_lint.lint(model)`. The small Dense head lets a block end anywhere (a recurrent
 state, a sequence, a concatenation); other rules' findings (a head without dropout is
 CL006) do not count.
+
+A block whose first line is `# PyTorch` shows the PyTorch form of the mistake; it is
+not run here (torch is not a test dependency): the rule's own tests lint real exports
+of those models. A rule whose mistake has no Keras 3 form says why in KERAS_LESS.
 """
 
 from __future__ import annotations
@@ -25,11 +29,23 @@ NOT_RUNNABLE = {
              "not Keras code; tests/test_hostile_keras.py builds such files",
 }
 
+KERAS_LESS = {
+    "CL009": "a batch-first tensor fed to a time-major layer: PyTorch's batch_first=False "
+             "or tf.keras 2's time_major=True; Keras 3 layers are batch-first only. "
+             "tests/test_cl009.py lints the exports",
+}
+
 BLOCK = re.compile(r"```python\n(.*?)```", re.S)
+PYTORCH = "# PyTorch\n"
+
+
+def all_blocks(code: str, section: str) -> list[str]:
+    return BLOCK.findall(doc_sections(REGISTRY[code]).get(section, ""))
 
 
 def python_blocks(code: str, section: str) -> list[str]:
-    return BLOCK.findall(doc_sections(REGISTRY[code]).get(section, ""))
+    """The Keras blocks of a section, which the tests run."""
+    return [b for b in all_blocks(code, section) if not b.startswith(PYTORCH)]
 
 
 def build(source: str):
@@ -47,8 +63,8 @@ def build(source: str):
 def params(section: str) -> list:
     out = []
     for code in REGISTRY:
-        marks = [pytest.mark.skip(reason=f"{code} not runnable: {NOT_RUNNABLE[code]}")] \
-            if code in NOT_RUNNABLE else []
+        why = NOT_RUNNABLE.get(code) or KERAS_LESS.get(code)
+        marks = [pytest.mark.skip(reason=f"{code} not runnable: {why}")] if why else []
         blocks = python_blocks(code, section) or [""]
         out += [pytest.param(code, block, id=f"{code}-{i}", marks=marks)
                 for i, block in enumerate(blocks)]
@@ -78,3 +94,10 @@ def test_use_instead_does_not_give_the_rule(code, source):
 def test_not_runnable_examples_really_have_no_code():
     for code in NOT_RUNNABLE:
         assert python_blocks(code, "Example") == [] == python_blocks(code, "Use instead")
+
+
+def test_keras_less_pages_show_the_mistake_in_pytorch_only():
+    for code in KERAS_LESS:
+        for section in ("Example", "Use instead"):
+            blocks = all_blocks(code, section)
+            assert blocks and all(b.startswith(PYTORCH) for b in blocks), (code, section)

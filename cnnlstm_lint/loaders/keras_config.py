@@ -329,7 +329,7 @@ def _slice_item(item: Any) -> tuple | None:
 
 def _getitem(key: Any) -> tuple[str, dict] | str:
     """A basic slice key -> (kind, attrs); a reason string when it is not basic."""
-    items = key if isinstance(key, list) else [key]
+    items = list(key) if isinstance(key, (list, tuple)) else [key]
     parsed = [_slice_item(item) for item in items]
     if not parsed or None in parsed:
         return "the key holds more than integers and slices"

@@ -34,6 +34,7 @@ class BatchAsTime(Rule):
 
     ## Example
     ```python
+    # PyTorch
     class Net(nn.Module):
         def __init__(self):
             super().__init__()
@@ -48,6 +49,7 @@ class BatchAsTime(Rule):
 
     ## Use instead
     ```python
+    # PyTorch
     self.gru = nn.GRU(16, 32, batch_first=True)        # (N, T, F)
     ...
     out, _ = self.gru(y)

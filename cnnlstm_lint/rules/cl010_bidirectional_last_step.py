@@ -27,23 +27,27 @@ class BidirectionalLastStep(Rule):
 
     ## Example
     ```python
+    # PyTorch
     lstm = nn.LSTM(64, 128, batch_first=True, bidirectional=True)
     out, _ = lstm(x)                   # (N, T, 256): forward | backward
     y = head(out[:, -1, :])            # the backward half has seen one step
     ```
     ```python
+    x = keras.Input((20, 64))
     y = layers.Bidirectional(layers.LSTM(128, return_sequences=True))(x)
     y = layers.Dense(10)(y[:, -1])
     ```
 
     ## Use instead
     ```python
+    # PyTorch
     out, (h_n, _) = lstm(x)
     y = head(torch.cat([out[:, -1, :128], out[:, 0, 128:]], 1))  # or the two h_n
     y = head(torch.cat([h_n[-2], h_n[-1]], 1))
     y = head(out.mean(1))                                         # or pool over time
     ```
     ```python
+    x = keras.Input((20, 64))
     y = layers.Bidirectional(layers.LSTM(128))(x)   # return_sequences=False
     y = layers.Dense(10)(y)
     ```

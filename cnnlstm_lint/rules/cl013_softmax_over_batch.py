@@ -24,20 +24,26 @@ class SoftmaxOverBatch(Rule):
 
     ## Example
     ```python
+    # PyTorch
     logits = self.head(out[:, -1])         # (N, classes)
     return F.softmax(logits, dim=0)        # normalised over the batch
     ```
     ```python
-    y = layers.Dense(10)(x)
+    x = keras.Input((20, 64))
+    y = layers.LSTM(32)(x)
+    y = layers.Dense(10)(y)
     y = layers.Softmax(axis=0)(y)
     ```
 
     ## Use instead
     ```python
+    # PyTorch
     return F.softmax(logits, dim=-1)       # over the classes
     ```
     ```python
-    y = layers.Dense(10, activation="softmax")(x)   # or Softmax(axis=-1)
+    x = keras.Input((20, 64))
+    y = layers.LSTM(32)(x)
+    y = layers.Dense(10, activation="softmax")(y)   # or Softmax(axis=-1)
     ```
     Softmax over time, for attention weights over the steps, is fine: `dim=1` of
     `(N, T, 1)` scores, or `dim=0` of a time-first `(T, N, 1)` tensor.

@@ -32,7 +32,10 @@ def _from_object(obj):
         return graph_from_config(obj, "<config>")
     import keras  # the caller already has Keras: it built the model
 
-    return graph_from_config(keras.saving.serialize_keras_object(obj), f"<keras model {obj.name}>")
+    # Through JSON text, as model.save() writes config.json: the config then holds what
+    # a saved file holds (lists, not the tuples of a slice key), so both read alike.
+    config = json.loads(json.dumps(keras.saving.serialize_keras_object(obj)))
+    return graph_from_config(config, f"<keras model {obj.name}>")
 
 
 FRONT_END = FrontEnd(
