@@ -500,6 +500,61 @@ def _repeat(node: Node, ins: list[Shape]) -> list[Shape | None]:
     return [(x[0], new_axis(node.id, 1, "time", node.attrs.get("n"), "T"), x[1])]
 
 
+def _tile(node: Node, ins: list[Shape], by_slot: dict[int, Shape | None] | None = None,
+          ) -> list[Shape | None]:
+    """Tile: an axis of 1 repeated n times is a new run of n steps (RepeatVector is
+    ExpandDims + Tile in tf2onnx, `repeat` in PyTorch); repeating a longer axis
+    interleaves copies of it, which no axis describes: unknown."""
+    x = ins[0]
+    repeats = _shape_input(node, x, by_slot)
+    if repeats is None or len(repeats) != len(x):
+        return [None]
+    return [_repeated(node, x, repeats)]
+
+
+def _expand(node: Node, ins: list[Shape], by_slot: dict[int, Shape | None] | None = None,
+            ) -> list[Shape | None]:
+    """Expand: numpy broadcasting to a shape; an axis of 1 broadcast to n > 1 is a new run
+    of n copies, as with Tile (PyTorch's `x.unsqueeze(1).expand(-1, T, -1)`)."""
+    x = ins[0]
+    shape = _shape_input(node, x, by_slot)
+    if shape is None:
+        return [None]
+    lead = len(shape) - len(x)
+    if lead < 0:
+        shape, lead = [1] * -lead + list(shape), 0
+    if lead:  # new leading axes: what they mean, the graph does not say
+        return [None]
+    repeats = []
+    for axis, n in zip(x, shape):
+        if n == 1 or (axis.size is not None and n == axis.size):
+            repeats.append(1)
+        elif axis.size == 1 and isinstance(n, int):
+            repeats.append(n)
+        else:
+            return [None]
+    return [_repeated(node, x, repeats)]
+
+
+def _shape_input(node: Node, x: Shape, by_slot) -> list | None:
+    target = node.attrs.get("target")
+    if isinstance(target, ShapeExpr):
+        target = evaluate(target, {**(by_slot or {}), 0: x})
+    return list(target) if target is not None else None
+
+
+def _repeated(node: Node, x: Shape, repeats: list) -> Shape | None:
+    out = []
+    for i, (axis, n) in enumerate(zip(x, repeats)):
+        if n == 1:
+            out.append(axis)
+        elif axis.size == 1 and isinstance(n, int) and n > 1:
+            out.append(new_axis(node.id, i, "time", n, "T"))
+        else:
+            return None
+    return tuple(out)
+
+
 def _piece_span(piece, n: int) -> tuple[int, int] | None:
     """The [start, end) of axis size `n` that one frame piece takes (see the ONNX loader)."""
     kind = piece[0]
@@ -611,6 +666,8 @@ HANDLERS: dict[str, Callable[[Node, list[Shape]], list[Shape | None]]] = {
     "conv_recurrent": _conv_recurrent,
     "embedding": _embedding,
     "repeat": _repeat,
+    "tile": _tile,
+    "expand": _expand,
     "concat": _concat,
     "transpose": _transpose,
     "squeeze": _squeeze,
@@ -648,6 +705,9 @@ def _with_steps(shape: Shape | None, carried: tuple[Axis, ...]) -> Shape | None:
     return (shape[0], *carried, *shape[1:])
 
 
+_READS_SHAPES = {"reshape", "tile", "expand"}  # their target may be computed (ShapeExpr)
+
+
 def _axes_by_slot(graph: ModelGraph, node_id: str) -> dict[int, Shape | None]:
     """The axes of every input of a node, aux ones included, by input slot."""
     return {slot: graph.tensor(u, out).axes
@@ -668,8 +728,8 @@ def propagate(graph: ModelGraph) -> None:
             outs: list[Shape | None] = [seed_input(node)]
         elif node.kind in HANDLERS and shapes and all(s is not None for s in shapes):
             try:
-                if node.kind == "reshape":  # a computed target also reads the aux inputs
-                    outs = _reshape(node, shapes, _axes_by_slot(graph, node.id))  # type: ignore[arg-type]
+                if node.kind in _READS_SHAPES:  # a computed shape also reads the aux inputs
+                    outs = HANDLERS[node.kind](node, shapes, _axes_by_slot(graph, node.id))  # type: ignore[call-arg]
                 elif node.kind == "concat" and node.attrs.get("unrolled"):  # and the frames' source
                     outs = _concat(node, shapes, _axes_by_slot(graph, node.id))  # type: ignore[arg-type]
                 else:

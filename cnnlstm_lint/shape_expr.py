@@ -17,9 +17,14 @@ Each step is a tuple whose value is a vector of entries (int, Sym, or None: unkn
     ("slice", data, starts, ends, steps)   data[starts[0]:ends[0]:steps[0]] (steps None: 1)
     ("concat", (ref, ...))         the vectors joined
     ("mul" | "div" | "add" | "sub", a, b)  entrywise, a length-1 side broadcast
+    ("equal", a, b)                entrywise 1 or 0, broadcast the same way
+    ("where", cond, a, b)          entrywise a where cond is 1, b where it is 0
+    ("fill", shape, value)         ONNX ConstantOfShape of a vector shape [n]: n x value
     ("unknown",)                   an op not modelled: its value is unknown
 
-The last step is the target. Every value is bounded as it is made (at most
+The last step is the target (of a Reshape, or the repeats of a Tile, the shape of an
+Expand: PyTorch's exporter computes `x.expand(-1, 7, -1)`'s shape with
+ConstantOfShape, Equal and Where). Every value is bounded as it is made (at most
 MAX_SHAPE_RANK entries, ints within MAX_EXACT; Sym products are bounded by axis_types),
 so evaluation is one pass over the steps with no huge integers.
 """
@@ -125,20 +130,45 @@ def _step(step: tuple, values: list[Value], inputs: Mapping[int, Shape | None]) 
         if any(p is None for p in parts):
             return None
         return [v for p in parts for v in p]  # type: ignore[union-attr]
-    if op in ("mul", "div", "add", "sub"):
-        left, right = arg(step[1]), arg(step[2])
-        if left is None or right is None:
+    if op in ("mul", "div", "add", "sub", "equal", "where"):
+        args = _broadcast([arg(r) for r in step[1:]])
+        if args is None:
             return None
-        if len(left) != len(right):
-            if len(right) == 1:
-                right = right * len(left)
-            elif len(left) == 1:
-                left = left * len(right)
-            else:
-                return None
-        out = [_arith(op, lhs, rhs) for lhs, rhs in zip(left, right)]
+        entry = _equal if op == "equal" else _where if op == "where" else \
+            (lambda lhs, rhs: _arith(op, lhs, rhs))
+        out = [entry(*vs) for vs in zip(*args)]
         return None if None in out else out
+    if op == "fill":
+        shape = arg(step[1])
+        if shape is None or len(shape) != 1 or not isinstance(shape[0], int) \
+                or not 0 <= shape[0] <= MAX_SHAPE_RANK:
+            return None
+        return [step[2]] * shape[0]
     return None  # "unknown", or anything this evaluator does not know
+
+
+def _broadcast(vectors: list[Value]) -> list[list] | None:
+    """The vectors at one length, a length-1 vector repeated; None when one is unknown
+    or the lengths disagree."""
+    if any(v is None for v in vectors):
+        return None
+    n = max(len(v) for v in vectors)  # type: ignore[arg-type]
+    if any(len(v) not in (1, n) for v in vectors):  # type: ignore[arg-type]
+        return None
+    return [v * n if len(v) == 1 else v for v in vectors]  # type: ignore[operator]
+
+
+def _equal(left, right):
+    if isinstance(left, int) and isinstance(right, int):
+        return int(left == right)
+    if isinstance(left, int) != isinstance(right, int) and min(
+            (v for v in (left, right) if isinstance(v, int)), default=1) <= 0:
+        return 0  # a run-time dimension is never zero or negative
+    return None
+
+
+def _where(cond, left, right):
+    return left if cond == 1 else right if cond == 0 else None
 
 
 def _clip_end(end) -> int:

@@ -73,7 +73,17 @@ def keras_models() -> dict:
         y = layers.Bidirectional(layers.GRU(8, return_sequences=True, name="gru"), name="bigru")(y)
         return keras.Model(x, layers.Dense(6)(y), name="audio_bigru")
 
-    return {"k_audio_bigru": audio_bigru, "k_conv1d_bigru": conv1d_bigru, "k_text_bisimplernn": text_bisimplernn,
+    def encdec_repeat():
+        """Encoder-decoder forecaster: Conv1D over 14 steps, Flatten, RepeatVector(7) (an
+        ExpandDims + Tile in tf2onnx) makes the decoder's 7 steps (clean)."""
+        x = keras.Input((14, 1), name="x")
+        y = layers.Conv1D(8, 3, activation="relu")(x)
+        y = layers.MaxPooling1D(2)(y)
+        y = layers.RepeatVector(7)(layers.Flatten()(y))
+        y = layers.LSTM(8, return_sequences=True, name="decoder")(y)
+        return keras.Model(x, layers.TimeDistributed(layers.Dense(1))(y), name="encdec_repeat")
+
+    return {"k_encdec_repeat": encdec_repeat, "k_audio_bigru": audio_bigru, "k_conv1d_bigru": conv1d_bigru, "k_text_bisimplernn": text_bisimplernn,
             "k_crnn_bigru": lambda: crnn(False), "k_crnn_bigru_pixels": lambda: crnn(True)}
 
 
@@ -250,6 +260,24 @@ def torch_models() -> dict:
                 h, c = self.cell(self.cnn(x[:, t]), (h, c))
             return self.head(h)
 
+    class EncDec(nn.Module):
+        """Encoder-decoder forecaster: Conv1d over 14 steps, the pooled map flattened to
+        one vector, copied to the decoder's 7 steps with `repeat` (Tile) or `expand`
+        (Expand, its shape computed in the graph) (clean)."""
+
+        def __init__(self, how):
+            super().__init__()
+            self.how = how
+            self.conv = nn.Conv1d(1, 8, 3)
+            self.lstm = nn.LSTM(48, 8, batch_first=True)
+            self.head = nn.Linear(8, 1)
+
+        def forward(self, x):                                      # (N, 1, 14)
+            z = torch.max_pool1d(torch.relu(self.conv(x)), 2).flatten(1).unsqueeze(1)
+            z = z.repeat(1, 7, 1) if self.how == "repeat" else z.expand(-1, 7, -1)
+            out, _ = self.lstm(z)                                  # (N, 7, 8)
+            return self.head(out)
+
     both = ("ts", "dynamo")
     img = (1, 16, 32)
     return {
@@ -268,6 +296,8 @@ def torch_models() -> dict:
         "t_einops_pixels": (EinopsPixels, (2, *img), {0: "batch"}, both),
         "t_fold_time": (FoldTime, (2, 3, *img), {0: "batch"}, both),
         "t_lstmcell_frames": (CellLoopFrames, (2, 3, *img), {0: "batch"}, both),
+        "t_encdec_repeat": (lambda: EncDec("repeat"), (2, 1, 14), {0: "batch"}, both),
+        "t_encdec_expand": (lambda: EncDec("expand"), (2, 1, 14), {0: "batch"}, both),
         # nn.utils.rnn.pack_padded_sequence is not here: torch 2.13 exports it with
         # neither exporter (TorchScript: "vector::_M_range_check"; dynamo: torch.export
         # fails on the PackedSequence), sorted or not.

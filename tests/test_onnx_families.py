@@ -88,6 +88,14 @@ EXPECTED = {
     # plain ops, no recurrent op to judge; --verbose says so (see the test below)
     "t_lstmcell_frames.ts.onnx": set(),
     "t_lstmcell_frames.dynamo.onnx": set(),
+    # encoder-decoders: one vector copied to the decoder's steps by tf2onnx's RepeatVector
+    # (ExpandDims + Tile), PyTorch's repeat (Tile) and expand (Expand, its shape computed
+    # by ConstantOfShape/Equal/Where or Concat): clean, with the axes read (test below)
+    "k_encdec_repeat.onnx": set(),
+    "t_encdec_repeat.ts.onnx": set(),
+    "t_encdec_repeat.dynamo.onnx": set(),
+    "t_encdec_expand.ts.onnx": set(),
+    "t_encdec_expand.dynamo.onnx": set(),
 }
 
 
@@ -143,6 +151,24 @@ def test_embedding_lookup_makes_the_word_steps(name):
         (x,) = graph.inputs_of(rnn.id)
         time = x.axes[rnn.attrs.get("time_axis", 0)]
         assert time.role == "time" and time.size == 30
+
+
+@pytest.mark.parametrize("name", ["k_encdec_repeat.onnx", "t_encdec_repeat.ts.onnx",
+                                  "t_encdec_repeat.dynamo.onnx", "t_encdec_expand.ts.onnx",
+                                  "t_encdec_expand.dynamo.onnx"])
+def test_a_repeated_vector_makes_the_decoder_steps(name):
+    """Tile and Expand of a length-1 axis make a new run of steps: the decoder's time
+    axis is the 7 copies, its features the encoder's 8 channels x 6 pooled steps."""
+    graph = cnnlstm_lint.to_graph(os.path.join(FAMILIES, name))
+    (rnn,) = graph.recurrent_nodes()
+    (x,) = graph.inputs_of(rnn.id)
+    assert x.axes is not None, [n.notes for n in graph.nodes() if n.notes]
+    time, features = x.axes[rnn.attrs.get("time_axis", 0)], x.axes[-1]
+    assert (time.role, time.size) == ("time", 7)
+    (copier,) = {s.node for s in time.sources}
+    assert graph.node(copier).op in ("Tile", "Expand")
+    assert features.size == 48
+    assert sorted(graph.node(s.node).op for s in features.sources) == ["Conv", "MaxPool"]
 
 
 def test_time_first_input_is_time_major():

@@ -103,6 +103,29 @@ def test_slice_and_broadcast_arithmetic():
     assert evaluate(expr, {0: x}) == [-1, 30, 30]
 
 
+def test_expand_shape_as_the_torchscript_exporter_computes_it():
+    """x.expand(-1, 7, -1): ones = ConstantOfShape([3]); Where(Equal(shape, -ones), ones,
+    shape) turns each -1 ("keep") into 1, which broadcasting keeps."""
+    expr = ShapeExpr((
+        ("const", (3,)),                       # 0
+        ("fill", 0, 1),                        # 1: [1, 1, 1]
+        ("const", (-1,)),                      # 2
+        ("mul", 1, 2),                         # 3: [-1, -1, -1]
+        ("const", (-1, 7, -1)),                # 4
+        ("equal", 4, 3),                       # 5: [1, 0, 1]
+        ("where", 5, 1, 4),                    # 6: [1, 7, 1]
+    ), allowzero=True)
+    assert evaluate(expr, {0: nhwc()}) == [1, 7, 1]
+    # a run-time dimension is never -1; whether it equals 7 is not known
+    x = nhwc()
+    dims = (("shape", 0, 0, 1), ("const", (-1,)), ("const", (7,)))
+    assert evaluate(ShapeExpr(dims + (("equal", 0, 1),), True), {0: x}) == [0]
+    assert evaluate(ShapeExpr(dims + (("equal", 0, 2),), True), {0: x}) is None
+    for bad in (("fill", 1, 1), ("fill", 2, 0)):  # a negative length, a length not one entry
+        assert evaluate(ShapeExpr((("const", (-1, 2)),) + dims[1:] + (bad,)), {0: x}) is None
+    assert evaluate(ShapeExpr((("const", (MAX_SHAPE_RANK + 1,)), ("fill", 0, 1))), {0: x}) is None
+
+
 @pytest.mark.parametrize("step", [
     ("div", 0, 1),     # by zero
     ("gather", 0, 2),  # a symbolic index

@@ -387,16 +387,20 @@ class _OnnxBuilder:
             axis = a.get("axis", 1)
             # [prod(x[:axis]), prod(x[axis:])]: its zeros are sizes, not ONNX's "copy" zeros
             return "reshape", {"full": True, "target": ShapeExpr((("flatten", axis),), allowzero=True)}
-        if op == "Reshape":
-            shape_name = ins[1]
-            deps = self._shape_deps(shape_name)
+        if op in ("Reshape", "Tile", "Expand"):
+            # tf2onnx writes RepeatVector as ExpandDims + Tile; PyTorch's repeat/expand
+            # are Tile/Expand, their shapes computed in the graph
+            if ins[0] not in self.data or len(ins) < 2:
+                return "opaque", {}
+            kind = {"Reshape": "reshape", "Tile": "tile", "Expand": "expand"}[op]
+            attrs = {"full": True} if op == "Reshape" else {}
+            deps = self._shape_deps(ins[1])
             if deps is None:  # a shape computation too large to be an exporter's
-                return "reshape", {"full": True, "_data_inputs": ins[:1], "target": None}
-            # the deps become aux inputs 1, 2, ... after the reshaped tensor (slot 0)
+                return kind, {**attrs, "_data_inputs": ins[:1], "target": None}
+            # the deps become aux inputs 1, 2, ... after the data tensor (slot 0)
             slots = {tensor: 1 + i for i, tensor in enumerate(deps)}
-            target = self._shape_expr(shape_name, slots, bool(a.get("allowzero", 0)))
-            return "reshape", {"full": True, "_data_inputs": ins[:1], "_shape_deps": deps,
-                               "target": target}
+            target = self._shape_expr(ins[1], slots, bool(a.get("allowzero", 0)) or op != "Reshape")
+            return kind, {**attrs, "_data_inputs": ins[:1], "_shape_deps": deps, "target": target}
         if op == "Transpose":
             return "transpose", {"perm": list(a["perm"]) if "perm" in a else None}
         if op in ("Squeeze", "Unsqueeze"):
@@ -702,8 +706,12 @@ class _OnnxBuilder:
         op, ins = node.op_type, list(node.input)
         if op in _SHAPE_ALIASES:
             return ins[:1]
-        if op == "Gather" or op in _SHAPE_ARITH:
+        if op == "Gather" or op in _SHAPE_ARITH or op == "Equal":
             return ins[:2]
+        if op == "Where":
+            return ins[:3]
+        if op == "ConstantOfShape":
+            return ins[:1]
         if op == "Slice":
             return ins[:1] if any(a.name == "starts" for a in node.attribute) else ins[:3] + ins[4:5]
         if op == "Concat" and len(ins) <= MAX_SHAPE_RANK:  # more parts: more entries too
@@ -737,6 +745,18 @@ class _OnnxBuilder:
             return emit(("concat", tuple(refs)))
         if op in _SHAPE_ARITH:
             return emit((_SHAPE_ARITH[op], arg(0), arg(1)))
+        if op == "Equal":
+            return emit(("equal", arg(0), arg(1)))
+        if op == "Where":
+            return emit(("where", arg(0), arg(1), arg(2)))
+        if op == "ConstantOfShape":
+            value = _const_value(a["value"]) if "value" in a else [0]  # ONNX: default 0
+            value = _flat(value) if value is not None else []
+            if len(value) == 1 and isinstance(value[0], (int, float)) \
+                    and math.isfinite(value[0]) and float(value[0]).is_integer():
+                fill = int(value[0])
+                if const_step([fill]) != UNKNOWN:  # no huge constant stored on the graph
+                    return emit(("fill", arg(0), fill))
         return emit(UNKNOWN)
 
 
