@@ -1,11 +1,13 @@
 """Build the CL010 (bidirectional-last-step) and CL013 (softmax-over-batch) samples.
 
-    python sample_models/export_cl010_cl013.py [--out DIR] [--only keras|torch]
+    python sample_models/export_cl010_cl013.py [--out DIR] [--only keras|torch|legacy]
 
 Writes sample_models/cl010_cl013/:
 
 * ``k_*.keras`` / ``k_*.h5``: Keras 3 models, saved as is, and ``k_*.onnx``: their
   tf2onnx conversions (opset 17, through a functional wrapper as convert_onnx.py does).
+* ``tfk_*.h5``: some of the same models saved by tf.keras 2 (``tf_keras``; ``--only
+  legacy``, run in a child process by a full build).
 * ``t_*.ts.onnx`` / ``t_*.dynamo.onnx``: PyTorch modules through the TorchScript
   exporter (``dynamo=False``, opset 17) and the dynamo exporter (opset 18, stack traces
   stripped), the batch axis named ``batch`` (time-first inputs ``['seq', 'batch', F]``).
@@ -36,9 +38,11 @@ sys.path.insert(0, HERE)
 # Keras 3 (.keras, .h5) and tf2onnx
 
 
-def keras_models() -> dict:
-    import keras
-    from keras import layers, ops
+def keras_models(keras=None) -> dict:
+    """name -> builder, with Keras 3 or, given `tf_keras`, with tf.keras 2."""
+    if keras is None:
+        import keras
+    layers = keras.layers
 
     def front(x):
         y = layers.Conv1D(8, 3, padding="same", activation="relu", name="conv")(x)
@@ -98,7 +102,7 @@ def keras_models() -> dict:
         """keras.ops.softmax(x, axis=0), an op layer: CL013."""
         x = keras.Input((20, 6), name="x")
         y = layers.LSTM(8, name="lstm")(front(x))
-        y = ops.softmax(layers.Dense(3, name="head")(y), axis=0)
+        y = keras.ops.softmax(layers.Dense(3, name="head")(y), axis=0)
         return keras.Model(x, y, name="k_ops_softmax_batch")
 
     def good_k_softmax_classes():
@@ -122,6 +126,28 @@ def keras_models() -> dict:
         k_bilstm_last, k_bilstm_first, good_k_bilstm_final, good_k_lstm_last,
         good_k_bilstm_halves, good_k_bilstm_pool, k_softmax_batch, k_ops_softmax_batch,
         good_k_softmax_classes, good_k_softmax_time)}
+
+
+# tf.keras 2 has no keras.ops; its `x[:, -1]` is a TFOpLambda (tf.__operators__.getitem)
+LEGACY = ("k_bilstm_last", "k_bilstm_first", "good_k_bilstm_final", "good_k_lstm_last",
+          "k_softmax_batch", "good_k_softmax_classes", "good_k_softmax_time")
+
+
+def build_legacy(out: str) -> list[str]:
+    """tfk_<name>.h5 for each LEGACY model, saved by tf.keras 2 (run in a child process:
+    tf_keras and Keras 3 do not share one)."""
+    import tf_keras
+
+    models = keras_models(tf_keras)
+    written = []
+    for name in LEGACY:
+        tf_keras.backend.clear_session()
+        path = os.path.join(out, f"tfk_{name.replace('k_', '', 1)}.h5")  # tfk_good_lstm_last
+        if os.path.exists(path):
+            os.remove(path)
+        models[name]().save(path)
+        written.append(path)
+    return written
 
 
 def build_keras(name: str, factory, out: str) -> list[str]:
@@ -277,11 +303,20 @@ def torch_models() -> dict:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=DEFAULT_OUT)
-    parser.add_argument("--only", choices=("keras", "torch"))
+    parser.add_argument("--only", choices=("keras", "torch", "legacy"))
     args = parser.parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
     failures = []
-    if args.only != "torch":
+    if args.only == "legacy":
+        for path in build_legacy(args.out):
+            print(f"wrote {os.path.relpath(path)} ({os.path.getsize(path)} bytes)")
+        return 0
+    if args.only is None:
+        import subprocess
+
+        if subprocess.run([sys.executable, __file__, "--only", "legacy", "--out", args.out]).returncode:
+            failures.append("tf.keras 2 models")
+    if args.only not in ("torch", "legacy"):
         for name, factory in keras_models().items():
             try:
                 for path in build_keras(name, factory, args.out):
@@ -289,7 +324,7 @@ def main(argv=None) -> int:
             except Exception as exc:
                 failures.append(name)
                 print(f"FAILED {name}: {type(exc).__name__}: {exc}", file=sys.stderr)
-    if args.only != "keras":
+    if args.only not in ("keras", "legacy"):
         from export_onnx_families import export_torch_models
 
         entries = [(name, factory, shape, dynamic, ("ts", "dynamo"))

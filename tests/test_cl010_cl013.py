@@ -47,7 +47,11 @@ EXPECTED = {
     "t_bilstm_last.dynamo.onnx": {("CL010", DYNAMO)},
     "t_bilstm_last_time_first.ts.onnx": {("CL010", TS)},   # out[-1], time-first
     "t_bilstm_last_time_first.dynamo.onnx": {("CL010", DYNAMO)},
+    "tfk_bilstm_last.h5": {("CL010", "bilstm")},           # tf.keras 2: a TFOpLambda getitem
+    "tfk_bilstm_first.h5": {("CL010", "bilstm")},
     # -- CL010 near-misses: clean -----------------------------------------------------
+    "tfk_good_bilstm_final.h5": set(),
+    "tfk_good_lstm_last.h5": set(),
     **{f"good_k_{n}{e}": set() for n in ("bilstm_final", "lstm_last", "bilstm_halves",
                                           "bilstm_pool") for e in (*KERAS, ".onnx")},
     **{f"good_t_{n}.{x}.onnx": set() for n in ("lstm_last", "bilstm_halves", "bilstm_hn",
@@ -61,7 +65,10 @@ EXPECTED = {
     "t_softmax_batch.dynamo.onnx": {("CL013", "node_softmax")},
     "t_log_softmax_batch.ts.onnx": {("CL013", "/LogSoftmax")},
     "t_log_softmax_batch.dynamo.onnx": {("CL013", "node_log_softmax")},
+    "tfk_softmax_batch.h5": {("CL013", "softmax")},
     # -- CL013 near-misses: over the classes, over time (attention), dim=0 time-first --
+    "tfk_good_softmax_classes.h5": set(),
+    "tfk_good_softmax_time.h5": set(),
     **{f"good_k_{n}{e}": set() for n in ("softmax_classes", "softmax_time")
        for e in (*KERAS, ".onnx")},
     **{f"good_t_{n}.{x}.onnx": set() for n in ("softmax_classes", "softmax_time",
@@ -290,6 +297,7 @@ def test_regenerated_samples_lint_the_same(tmp_path):
     pytest.importorskip("onnxscript")
     pytest.importorskip("tf2onnx")
     pytest.importorskip("tensorflow")
+    pytest.importorskip("tf_keras")
     proc = subprocess.run([sys.executable, SCRIPT, "--out", str(tmp_path)], cwd=ROOT,
                           capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-4000:]
