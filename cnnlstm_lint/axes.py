@@ -410,6 +410,8 @@ def _slice(node: Node, ins: list[Shape]) -> list[Shape | None]:
         return [None]
     for axis, start, end, step in slices:
         axis %= len(x)
+        if start in (0, None) and (end is None or end >= 2**31 - 1) and step in (1, None):
+            continue  # the whole axis (tf2onnx slices every axis, 0:INT_MAX where kept)
         size = None if x[axis].size is None else len(range(x[axis].size)[start:end:step])
         if size is None or size != x[axis].size:
             label = x[axis].sources[0].label if x[axis].parts else "?"

@@ -65,6 +65,20 @@ def keras_models(keras=None) -> dict:
         y = bilstm()(front(x))[:, 0]
         return keras.Model(x, layers.Dense(3, name="head")(y), name="k_bilstm_first")
 
+    def k_bigru_last():
+        """x[:, -1] of a Bidirectional(GRU(return_sequences=True)): CL010. tf2onnx writes
+        each direction as a Loop of its own and concatenates their sequences."""
+        x = keras.Input((20, 6), name="x")
+        y = layers.Bidirectional(layers.GRU(8, return_sequences=True), name="bigru")(front(x))
+        return keras.Model(x, layers.Dense(3, name="head")(y[:, -1]), name="k_bigru_last")
+
+    def good_k_bigru_pool():
+        """The same split layer, its sequence averaged over time (clean)."""
+        x = keras.Input((20, 6), name="x")
+        y = layers.Bidirectional(layers.GRU(8, return_sequences=True), name="bigru")(front(x))
+        y = layers.GlobalAveragePooling1D(name="pool")(y)
+        return keras.Model(x, layers.Dense(3, name="head")(y), name="good_k_bigru_pool")
+
     def good_k_bilstm_final():
         """Bidirectional(return_sequences=False): Keras joins the right halves (clean)."""
         x = keras.Input((20, 6), name="x")
@@ -123,7 +137,7 @@ def keras_models(keras=None) -> dict:
         return keras.Model(x, layers.Dense(3, name="head")(y), name="good_k_softmax_time")
 
     return {f.__name__: f for f in (
-        k_bilstm_last, k_bilstm_first, good_k_bilstm_final, good_k_lstm_last,
+        k_bilstm_last, k_bilstm_first, k_bigru_last, good_k_bigru_pool, good_k_bilstm_final, good_k_lstm_last,
         good_k_bilstm_halves, good_k_bilstm_pool, k_softmax_batch, k_ops_softmax_batch,
         good_k_softmax_classes, good_k_softmax_time)}
 

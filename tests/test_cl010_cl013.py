@@ -47,13 +47,17 @@ EXPECTED = {
     "t_bilstm_last.dynamo.onnx": {("CL010", DYNAMO)},
     "t_bilstm_last_time_first.ts.onnx": {("CL010", TS)},   # out[-1], time-first
     "t_bilstm_last_time_first.dynamo.onnx": {("CL010", DYNAMO)},
+    **_both("k_bigru_last", {("CL010", "bigru")}),
+    # tf2onnx: a Loop per direction, the backward one reversed back, Concat: one finding,
+    # on the forward Loop
+    "k_bigru_last.onnx": {("CL010", "k_bigru_last_1/k_bigru_last_1/bigru_1/forward_gru_1/while_loop")},
     "tfk_bilstm_last.h5": {("CL010", "bilstm")},           # tf.keras 2: a TFOpLambda getitem
     "tfk_bilstm_first.h5": {("CL010", "bilstm")},
     # -- CL010 near-misses: clean -----------------------------------------------------
     "tfk_good_bilstm_final.h5": set(),
     "tfk_good_lstm_last.h5": set(),
     **{f"good_k_{n}{e}": set() for n in ("bilstm_final", "lstm_last", "bilstm_halves",
-                                          "bilstm_pool") for e in (*KERAS, ".onnx")},
+                                          "bilstm_pool", "bigru_pool") for e in (*KERAS, ".onnx")},
     **{f"good_t_{n}.{x}.onnx": set() for n in ("lstm_last", "bilstm_halves", "bilstm_hn",
                                                 "bilstm_mean") for x in ("ts", "dynamo")},
     # -- CL013: softmax over the batch axis --------------------------------------------

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from ..findings import Severity
-from .base import Rule, axis_json, layer_title, shape_text
+from .base import Rule, axis_json, backward_directions, layer_title, shape_text
 
 # ops a selected step passes through unchanged on its way to the layer that reads it
 _PASS = {"identity", "squeeze", "unsqueeze", "dropout", "norm", "activation"}
@@ -85,7 +85,7 @@ class BidirectionalLastStep(Rule):
         time_index = x.index(time)
         merge = rec.attrs.get("merge_mode", "concat")
         if keras:
-            remedy = (f"Use `{rec.id}` with return_sequences=False (Bidirectional then joins "
+            remedy = (f"Use `{_keras_layer(rec)}` with return_sequences=False (Bidirectional then joins "
                       "each direction's final output: the forward one after the last step, "
                       "the backward one after the first), or pool over time with "
                       "GlobalAveragePooling1D()")
@@ -117,6 +117,14 @@ class BidirectionalLastStep(Rule):
         )
 
 
+def _keras_layer(rec) -> str:
+    """The Keras layer a (tf2onnx) node came from: a split layer's forward direction
+    (`.../bigru_1/forward_gru_1`) names its Bidirectional (`.../bigru_1`)."""
+    layer = rec.attrs.get("layer") or rec.id
+    head, _, last = layer.rpartition("/")
+    return head if head and last.startswith("forward_") else layer
+
+
 # -- what a selection takes ------------------------------------------------------------
 
 
@@ -137,10 +145,13 @@ def _bad_selection(graph, node):
         return None
     rec_id = time.sources[0].node
     rec = graph.node(rec_id) if rec_id in graph else None
-    if rec is None or not rec.is_recurrent or not rec.attrs.get("bidirectional") \
-            or rec.attrs.get("merge_mode", "concat") is None:
+    if rec is None or not rec.is_recurrent or rec.attrs.get("merge_mode", "concat") is None:
         return None
-    found = _directions_axis(graph, rec, x, skip=k)
+    # one layer split in two by the exporter (tf2onnx: a Loop per direction of a GRU)
+    backward = next((b for b, f in backward_directions(graph).items() if f == rec.id), None)
+    if not rec.attrs.get("bidirectional") and backward is None:
+        return None
+    found = _directions_axis(graph, rec, x, skip=k, backward=backward)
     if found is None:
         return None
     d, width = found
@@ -195,8 +206,9 @@ def _end(index: int, n: int | None) -> str | None:
     return None
 
 
-def _directions_axis(graph, rec, x, skip: int):
-    """(axis index, width) of the axis of `x` that holds both directions' features."""
+def _directions_axis(graph, rec, x, skip: int, backward: str | None = None):
+    """(axis index, width) of the axis of `x` that holds both directions' features
+    (`backward`: the other half of a layer the exporter split in two)."""
     for i, axis in enumerate(x):
         if i == skip or axis.size is None:
             continue
@@ -206,9 +218,31 @@ def _directions_axis(graph, rec, x, skip: int):
                     return i, axis.size
                 if src.label == "F" and not rec.attrs.get("onnx_outputs") and size == src.size:
                     return i, axis.size  # Keras: the merged features, whole
-            elif src.node in graph and size == src.size and _joins_directions(graph, src.node, rec):
+            elif src.node in graph and size == src.size and (
+                    _joins_directions(graph, src.node, rec)
+                    or (backward and _joins_split_directions(graph, src.node, rec.id, backward))):
                 return i, axis.size
     return None
+
+
+def _joins_split_directions(graph, concat_id, forward: str, backward: str) -> bool:
+    """Whether a Concat joins the outputs of a split layer's two directions (tf2onnx puts
+    the backward Loop's steps back in order with a ReverseSequence first)."""
+    concat = graph.node(concat_id)
+    if concat.kind != "concat":
+        return False
+    reached = []
+    for producer in graph.producers(concat.id):
+        node = graph.node(producer)
+        for _ in range(8):
+            if node.id in (forward, backward) or node.kind not in ("squeeze", "identity", "transpose"):
+                break
+            ups = graph.producers(node.id)
+            if len(ups) != 1:
+                break
+            node = graph.node(ups[0])
+        reached.append(node.id)
+    return sorted(reached) == sorted([forward, backward])
 
 
 def _joins_directions(graph, concat_id, rec) -> bool:
