@@ -278,15 +278,22 @@ def lint_files(targets: list[Target], settings: "Settings | list[Settings]",
     from concurrent.futures import ProcessPoolExecutor
     import multiprocessing
 
-    from .loaders.formats import REGISTRY as FRONT_ENDS
-
-    for front_end in FRONT_ENDS:  # import native parsers once here, not once per worker
-        if front_end.preload and any(front_end.matches_suffix(t.path) for t in targets):
-            front_end.preload()
-    ctx = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+    ctx = multiprocessing.get_context(pool_start_method())
+    if ctx.get_start_method() == "forkserver":  # the parsers, imported once in the server
+        ctx.set_forkserver_preload(["cnnlstm_lint.engine", "cnnlstm_lint.loaders.onnx_graph",
+                                    "cnnlstm_lint.loaders.keras_file", "h5py"])
     with ProcessPoolExecutor(max_workers=min(jobs, len(targets)), mp_context=ctx) as pool:
         chunk = max(1, len(targets) // (jobs * 4))  # few, large chunks: less pickling
         return list(pool.map(lint_file, targets, per_file, chunksize=chunk))
 
 
 _PARALLEL_FROM = 8  # below this, starting workers costs more than it saves
+
+
+def pool_start_method() -> str:
+    """Workers start from a fork server on Linux, never by forking the caller: a process
+    with other threads (numpy's BLAS pool once h5py or onnx is imported, TensorFlow's in a
+    notebook or a test run) can hand a forked child a lock that another thread held, and
+    that worker then hangs for ever. The server is a fresh process; forking from it is
+    safe, and it imports the parsers once for all workers."""
+    return "forkserver" if sys.platform.startswith("linux") else "spawn"

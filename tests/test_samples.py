@@ -190,3 +190,28 @@ def test_many_files_in_parallel_match_serial():
     parallel = lint_files(targets, Settings(), jobs=2)
     assert [(r.path, [f.as_dict() for f in r.findings]) for r in serial] == \
            [(r.path, [f.as_dict() for f in r.findings]) for r in parallel]
+
+
+def test_workers_start_without_fork_when_the_parent_has_threads():
+    """A forked worker of a process with other threads (TensorFlow's, a notebook's) can
+    inherit a held lock and hang: the pool starts its workers from a fork server, and
+    the results are those of a serial run."""
+    import threading
+
+    from cnnlstm_lint.engine import Settings, lint_files, pool_start_method
+    from cnnlstm_lint.files import collect
+
+    stop = threading.Event()
+    worker = threading.Thread(target=stop.wait, daemon=True)
+    worker.start()
+    try:
+        assert pool_start_method() == "forkserver"
+        targets = collect([os.path.join(SAMPLES, "cl010_cl013")])
+        parallel = lint_files(targets, Settings(), jobs=2)
+    finally:
+        stop.set()
+        worker.join()
+    serial = lint_files(targets, Settings(), jobs=1)
+    assert [(r.path, r.status, [f.as_dict() for f in r.findings]) for r in parallel] == \
+           [(r.path, r.status, [f.as_dict() for f in r.findings]) for r in serial]
+    assert any(r.findings for r in serial)
