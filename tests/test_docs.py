@@ -89,3 +89,15 @@ def test_rules_command_lists_all_codes_with_severity():
     lines = result.output.strip().splitlines()
     assert [line.split()[0] for line in lines] == list(REGISTRY)
     assert lines[6].split()[1:3] == ["scrambled-reshape", "error"]
+
+
+def test_the_readme_rule_table_has_every_rule_with_its_severity():
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as fh:
+        rows = [line for line in fh if line.startswith("| [CL")]
+    by_code = {row.split("]")[0][3:]: [cell.strip() for cell in row.strip().strip("|").split("|")]
+               for row in rows}
+    assert sorted(by_code) == sorted(REGISTRY)
+    for code, rule in REGISTRY.items():
+        cells = by_code[code]
+        assert cells[0] == f"[{code}](rules/{code}.md)" and cells[1] == rule.name, cells
+        assert cells[-1] == rule.severity.value, cells
