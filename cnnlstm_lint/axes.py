@@ -527,14 +527,8 @@ def _expand(node: Node, ins: list[Shape], by_slot: dict[int, Shape | None] | Non
         shape, lead = [1] * -lead + list(shape), 0
     if lead:  # new leading axes: what they mean, the graph does not say
         return [None]
-    repeats = []
-    for axis, n in zip(x, shape):
-        if n == 1 or (axis.size is not None and n == axis.size):
-            repeats.append(1)
-        elif axis.size == 1 and isinstance(n, int):
-            repeats.append(n)
-        else:
-            return [None]
+    repeats = [1 if n == 1 or (axis.size is not None and n == axis.size) else n
+               for axis, n in zip(x, shape)]
     return [_repeated(node, x, repeats)]
 
 

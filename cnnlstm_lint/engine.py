@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import os
 import sys
 from dataclasses import dataclass, field
@@ -162,7 +163,7 @@ def with_parser(path: str, settings: Settings, work: Callable[[str], Any]) -> An
     front_end = BY_NAME[fmt]
     if front_end.isolate:
         if front_end.preload:
-            front_end.preload()  # once, here: every forked child then has the parser
+            importlib.import_module(front_end.preload)  # once: every forked child has it
         return run_isolated(work, fmt, what=f"{fmt.upper()} parser")
     return work(fmt)
 
@@ -280,8 +281,11 @@ def lint_files(targets: list[Target], settings: "Settings | list[Settings]",
 
     ctx = multiprocessing.get_context(pool_start_method())
     if ctx.get_start_method() == "forkserver":  # the parsers, imported once in the server
-        ctx.set_forkserver_preload(["cnnlstm_lint.engine", "cnnlstm_lint.loaders.onnx_graph",
-                                    "cnnlstm_lint.loaders.keras_file", "h5py"])
+        from .loaders.formats import REGISTRY as FRONT_ENDS
+
+        ctx.set_forkserver_preload(["cnnlstm_lint.engine"] + [
+            fe.preload for fe in FRONT_ENDS
+            if fe.preload and any(fe.matches_suffix(t.path) for t in targets)])
     with ProcessPoolExecutor(max_workers=min(jobs, len(targets)), mp_context=ctx) as pool:
         chunk = max(1, len(targets) // (jobs * 4))  # few, large chunks: less pickling
         return list(pool.map(lint_file, targets, per_file, chunksize=chunk))

@@ -60,10 +60,12 @@ class BidirectionalLastStep(Rule):
 
     def check(self, graph, options):
         by_layer: dict[str, list[tuple]] = {}
+        # layers the exporter split in two (tf2onnx: a Loop per direction of a GRU)
+        split = {forward: backward for backward, forward in backward_directions(graph).items()}
         for node in graph.nodes():
             if node.kind not in ("select", "slice"):
                 continue
-            found = _bad_selection(graph, node)
+            found = _bad_selection(graph, node, split)
             if found is not None:
                 by_layer.setdefault(found[0].id, []).append((node, *found[1:]))
         for rec_id, selections in by_layer.items():
@@ -128,7 +130,7 @@ def _keras_layer(rec) -> str:
 # -- what a selection takes ------------------------------------------------------------
 
 
-def _bad_selection(graph, node):
+def _bad_selection(graph, node, split: dict[str, str]):
     """(recurrent node, 'first'/'last', time axis, feature axis, input axes) when `node`
     takes one end step of a bidirectional layer's full sequence and that step, with both
     directions' features, reaches a layer whole."""
@@ -147,8 +149,7 @@ def _bad_selection(graph, node):
     rec = graph.node(rec_id) if rec_id in graph else None
     if rec is None or not rec.is_recurrent or rec.attrs.get("merge_mode", "concat") is None:
         return None
-    # one layer split in two by the exporter (tf2onnx: a Loop per direction of a GRU)
-    backward = next((b for b, f in backward_directions(graph).items() if f == rec.id), None)
+    backward = split.get(rec.id)  # the other half of a split layer
     if not rec.attrs.get("bidirectional") and backward is None:
         return None
     found = _directions_axis(graph, rec, x, skip=k, backward=backward)
@@ -231,18 +232,22 @@ def _joins_split_directions(graph, concat_id, forward: str, backward: str) -> bo
     concat = graph.node(concat_id)
     if concat.kind != "concat":
         return False
-    reached = []
-    for producer in graph.producers(concat.id):
-        node = graph.node(producer)
-        for _ in range(8):
-            if node.id in (forward, backward) or node.kind not in ("squeeze", "identity", "transpose"):
-                break
-            ups = graph.producers(node.id)
-            if len(ups) != 1:
-                break
-            node = graph.node(ups[0])
-        reached.append(node.id)
+    reached = [_up_through(graph, p, ("squeeze", "identity", "transpose"))[-1].id
+               for p in graph.producers(concat.id)]
     return sorted(reached) == sorted([forward, backward])
+
+
+def _up_through(graph, node_id: str, kinds, limit: int = 8) -> list:
+    """`node_id` and its producers up through single-input nodes of `kinds`: the chain,
+    ending at the first node of another kind (or after `limit` steps)."""
+    chain = [graph.node(node_id)]
+    for _ in range(limit):
+        node = chain[-1]
+        ups = graph.producers(node.id)
+        if node.kind not in kinds or len(ups) != 1:
+            break
+        chain.append(graph.node(ups[0]))
+    return chain
 
 
 def _joins_directions(graph, concat_id, rec) -> bool:
@@ -253,18 +258,9 @@ def _joins_directions(graph, concat_id, rec) -> bool:
         return False
     covered = []
     for producer in graph.producers(concat.id):
-        piece = None
-        node = graph.node(producer)
-        for _ in range(8):
-            if node.kind == "slice":
-                piece = piece or node
-            elif node.kind not in ("squeeze", "identity", "transpose"):
-                break
-            ups = graph.producers(node.id)
-            if len(ups) != 1:
-                break
-            node = graph.node(ups[0])
-        if node.id != rec.id or piece is None:
+        chain = _up_through(graph, producer, ("slice", "squeeze", "identity", "transpose"))
+        piece = next((n for n in chain if n.kind == "slice"), None)
+        if chain[-1].id != rec.id or piece is None:
             return False
         slices = piece.attrs.get("slices") or ()
         if len(slices) != 1 or slices[0][0] != 1 or slices[0][3] != 1:

@@ -18,7 +18,7 @@ class FrontEnd:
     detect: Callable[[IO[bytes], bytes, int], bool] | None
     read: Callable[[str], ModelGraph]  # path -> graph (axes not yet propagated)
     isolate: bool = False  # the parser is native code: read in a child process
-    preload: Callable[[], None] | None = None  # import the parser before forking children
+    preload: str | None = None  # the parser's module, imported before forking children
     accepts: Callable[[Any], bool] | None = None  # an in-memory object it can read
     from_object: Callable[[Any], ModelGraph] | None = None
     in_hook: bool = True  # pre-commit runs on every file with these suffixes

@@ -27,10 +27,6 @@ def _read(path: str):
     return keras_graph(*read_hdf5(path), path)
 
 
-def _preload() -> None:
-    import h5py  # noqa: F401
-
-
 FRONT_END = FrontEnd(
     name="hdf5", title="HDF5", suffixes=(".h5", ".hdf5"),
-    detect=_superblock, read=_read, isolate=True, preload=_preload)
+    detect=_superblock, read=_read, isolate=True, preload="h5py")

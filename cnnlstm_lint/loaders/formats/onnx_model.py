@@ -13,10 +13,6 @@ def _read(path: str):
     return graph_from_onnx(read_onnx(path), path)
 
 
-def _preload() -> None:
-    from .. import onnx_graph  # noqa: F401
-
-
 def _from_object(model):
     from ..onnx_graph import graph_from_onnx
 
@@ -25,7 +21,7 @@ def _from_object(model):
 
 FRONT_END = FrontEnd(
     name="onnx", title="ONNX model", suffixes=(".onnx",), detect=None, read=_read,
-    isolate=True, preload=_preload,
+    isolate=True, preload="cnnlstm_lint.loaders.onnx_graph",
     accepts=lambda obj: type(obj).__name__ == "ModelProto"
     and (type(obj).__module__ or "").startswith("onnx"),
     from_object=_from_object)
