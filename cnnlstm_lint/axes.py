@@ -303,7 +303,12 @@ def _resize(node: Node, ins: list[Shape]) -> list[Shape | None]:
     x, a = ins[0], node.attrs
     rank, cf = a["rank"], a.get("channels_first", False)
     positions = _spatial_positions(rank, len(x), cf)
-    if len(x) != rank + 2:
+    if "axes" in a:  # ONNX Pad: the axes it pads, which must be rows, columns or steps
+        positions = a["axes"]
+        if max(positions) >= len(x) or any(x[p].role not in ("spatial", "time") for p in positions):
+            node.notes.append("pads an axis that is not spatial or time; its shape is not followed")
+            return [None]
+    elif len(x) != rank + 2:
         return [None]
     scale, add = a.get("scale") or [1] * rank, a.get("add") or [0] * rank
     sizes = [None if x[p].size is None else x[p].size * scale[i] + add[i]

@@ -69,7 +69,8 @@ class ModelGraph:
         self.meta: dict = {}  # e.g. {"inference_only": True} for stripped exports
         self.notes: list[str] = []  # model-wide remarks for --verbose
         self.skipped: list[str] = []  # rules that could not judge this model at all
-        self._order: list[str] | None = None  # cached topological order
+        self._order: list[Node] | None = None  # cached topological order
+        self._recurrent: list[Node] = []  # its recurrent nodes (rules ask for them often)
 
     # -- building -----------------------------------------------------------------
     def add_node(self, node: Node) -> Node:
@@ -110,10 +111,15 @@ class ModelGraph:
 
     def nodes(self) -> Iterator[Node]:
         """Nodes in a deterministic topological order (insertion order breaks ties)."""
-        if self._order is None:
-            self._order = list(nx.lexicographical_topological_sort(self.g, key=self._order_key))
-        for node_id in self._order:
-            yield self.node(node_id)
+        yield from self._ordered_nodes()
+
+    def _ordered_nodes(self) -> list[Node]:
+        if self._order is None:  # reset by every change to the graph
+            nodes = self.g._node
+            self._order = [nodes[n]["node"] for n in
+                           nx.lexicographical_topological_sort(self.g, key=self._order_key)]
+            self._recurrent = [n for n in self._order if n.is_recurrent]
+        return self._order
 
     def _order_key(self, node_id: str) -> int:
         return self.g.nodes[node_id]["order"]
@@ -187,7 +193,8 @@ class ModelGraph:
         return marked
 
     def recurrent_nodes(self) -> list[Node]:
-        return [n for n in self.nodes() if n.is_recurrent]
+        self._ordered_nodes()
+        return list(self._recurrent)
 
     def between(self, sources: set[str], target: str) -> list[str]:
         """Nodes on paths from any of `sources` to `target`, nearest to `target` first."""

@@ -8,6 +8,7 @@ file's).
 
 from __future__ import annotations
 
+import gc
 import os
 import pickle
 import select
@@ -63,6 +64,9 @@ def run_isolated(fn: Callable[..., Any], *args: Any, what: str = "parser",
     pid = os.fork()
     if pid == 0:  # child: never returns
         os.close(read_end)
+        # one file, then exit: no cyclic garbage worth collecting, and on a 50k-node graph
+        # the collector's passes over the growing heap cost a third of the time
+        gc.disable()
         status = 0
         try:
             _lower_address_space()

@@ -17,14 +17,13 @@ import posixpath
 import re
 from typing import Any
 
-import onnx  # this module is imported only to read ONNX files
 from google.protobuf.message import DecodeError
-from onnx import AttributeProto, TensorProto, helper, numpy_helper
 
 from ..axis_types import MAX_SIZE
 from ..graph import Location, ModelGraph, Node
 from ..shape_expr import MAX_SHAPE_RANK, UNKNOWN, ShapeExpr, const_step
 from .errors import LoadError
+from .onnx_proto import AttributeProto, TensorProto, attribute_value, parse_model, tensor_values
 
 _ACTIVATIONS = {"Relu", "LeakyRelu", "PRelu", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Elu",
                 "Selu", "Celu", "Softplus", "Softsign", "HardSigmoid", "HardSwish", "Gelu", "Erf",
@@ -68,8 +67,10 @@ _SHAPE_ARITH = {"Mul": "mul", "Div": "div", "Add": "add", "Sub": "sub"}
 
 
 def read_onnx(path: str):
+    """The ModelProto of a file (sniff has bounded its size); external data is never read."""
     try:
-        model = onnx.load(path, load_external_data=False)
+        with open(path, "rb") as fh:
+            model = parse_model(fh.read())
     except (DecodeError, ValueError, TypeError, RuntimeError, OSError) as exc:
         raise LoadError(f"not a readable ONNX model (protobuf: {str(exc).splitlines()[0][:120] or type(exc).__name__})") from None
     if not model.HasField("graph") or not model.graph.node:
@@ -82,7 +83,7 @@ def _attrs(node) -> dict:
     for attr in node.attribute:
         if attr.type in (AttributeProto.GRAPH, AttributeProto.GRAPHS):
             continue
-        value = helper.get_attribute_value(attr)
+        value = attribute_value(attr)
         out[attr.name] = value.decode() if isinstance(value, bytes) else value
     return out
 
@@ -97,12 +98,7 @@ def _dims(type_proto) -> tuple | None:
 
 def _const_value(tensor) -> Any:
     """A small constant's value as nested Python numbers; None for large or external ones."""
-    if tensor.data_location == TensorProto.EXTERNAL or math.prod(tensor.dims) > MAX_CONST_ELEMENTS:
-        return None
-    try:
-        return numpy_helper.to_array(tensor).tolist()
-    except Exception:  # malformed tensor payloads stay unknown
-        return None
+    return tensor_values(tensor, MAX_CONST_ELEMENTS)
 
 
 class _OnnxBuilder:
@@ -121,10 +117,8 @@ class _OnnxBuilder:
             if math.prod(t.dims) <= MAX_CONST_ELEMENTS:
                 self.const_values[t.name] = _const_value(t)
         self.value_shapes: dict[str, tuple] = {}
-        for vi in [*g.input, *g.output, *g.value_info, *self._inferred_value_info()]:
-            dims = _dims(vi.type)
-            if dims is not None:
-                self.value_shapes.setdefault(vi.name, dims)
+        self._record_shapes([*g.input, *g.output, *g.value_info])
+        self.inferred = False  # whether onnx shape inference has run (see _recorded)
         self.data: dict[str, tuple[str, int]] = {}  # data tensor -> (node id, output index)
         self.shape_nodes: dict[str, Any] = {}  # shape-value tensor -> the ONNX node making it
         self.makers: dict[str, Any] = {}  # data tensor -> the ONNX node making it
@@ -181,12 +175,27 @@ class _OnnxBuilder:
                         stack += [(g, depth + 1) for g in ([attr.g] if attr.HasField("g") else [])]
                         stack += [(g, depth + 1) for g in attr.graphs]
 
-    def _inferred_value_info(self):
-        try:
-            inferred = onnx.shape_inference.infer_shapes(self.model, data_prop=True)
-        except Exception:  # inference is a help, not a requirement
-            return []
-        return list(inferred.graph.value_info)
+    def _record_shapes(self, value_infos) -> None:
+        for vi in value_infos:
+            dims = _dims(vi.type)
+            if dims is not None:
+                self.value_shapes.setdefault(vi.name, dims)
+
+    def _recorded(self, tensor: str, infer: bool) -> tuple | None:
+        """The shape the file records for a tensor. With `infer`, for the output of an op
+        this front end does not understand (its shape is then known only as recorded),
+        ONNX shape inference fills in what the file left out. That is the onnx package's
+        C++ code, slow to import (~0.7 s), so it runs once, and only then."""
+        if tensor not in self.value_shapes and infer and not self.inferred:
+            self.inferred = True
+            try:
+                from onnx import shape_inference
+
+                inferred = shape_inference.infer_shapes(self.model, data_prop=True)
+            except Exception:  # inference is a help, not a requirement
+                return None
+            self._record_shapes(inferred.graph.value_info)
+        return self.value_shapes.get(tensor)
 
     # -- building -----------------------------------------------------------------------
     def build(self) -> ModelGraph:
@@ -314,7 +323,7 @@ class _OnnxBuilder:
                 continue
             self.data[out] = (created.id, out_index)
             self.makers[out] = node
-            recorded = self.value_shapes.get(out)
+            recorded = self._recorded(out, infer=kind == "opaque")
             if recorded is not None:
                 self.graph.tensor(created.id, out_index).recorded = recorded
         self.graph.tensor(created.id, max(len(node.output) - 1, 0))
@@ -323,10 +332,8 @@ class _OnnxBuilder:
         for attr in node.attribute:
             if attr.name == "value":
                 return _const_value(attr.t)
-            if attr.name in ("value_int", "value_float"):
-                return helper.get_attribute_value(attr)
-            if attr.name in ("value_ints", "value_floats"):
-                return list(helper.get_attribute_value(attr))
+            if attr.name in ("value_int", "value_float", "value_ints", "value_floats"):
+                return attribute_value(attr)
         return None
 
     def _layer_path(self, node) -> str:
@@ -490,7 +497,33 @@ class _OnnxBuilder:
             return ("merge", {}) if len(data_inputs) > 1 else ("identity", {})
         if op in ("Loop", "Scan"):
             return self._recurrence(node, op, a)
+        if op == "Pad":
+            return self._pad(a, ins)
         return "opaque", {}
+
+    def _pad(self, a: dict, ins: list[str]) -> tuple[str, dict]:
+        """Pad with constant pads: a resize of the padded axes (tf2onnx's ZeroPadding2D,
+        MobileNet's stride-2 pads). Pads on axis 0, or not known, leave it opaque."""
+        pads = a.get("pads") if self.opset < 11 else self._const(ins[1] if len(ins) > 1 else "")
+        pads = _flat(pads) if pads is not None else None
+        if not pads or len(pads) % 2 or not all(isinstance(p, int) for p in pads):
+            return "opaque", {}
+        rank = len(pads) // 2
+        axes = list(range(rank))
+        if len(ins) > 3 and ins[3]:  # opset 18: the pads are for these axes only
+            given = self._const(ins[3])
+            axes = _flat(given) if given is not None else []
+            if len(axes) != rank or not all(isinstance(x, int) and x >= 0 for x in axes):
+                return "opaque", {}  # negative axes need the input rank, not known here
+        totals = {axis: pads[i] + pads[i + rank] for i, axis in enumerate(axes)
+                  if pads[i] or pads[i + rank]}
+        padded = sorted(totals)
+        if not padded:
+            return "identity", {"_data_inputs": ins[:1]}
+        if 0 in padded:
+            return "opaque", {}
+        return "resize", {"rank": len(padded), "axes": padded,
+                          "add": [totals[axis] for axis in padded], "_data_inputs": ins[:1]}
 
     # -- per-frame loops unrolled by the exporter ------------------------------------
     # tf2onnx unrolls Keras 3 TimeDistributed over a static time axis (Slice -> Squeeze ->
@@ -617,8 +650,11 @@ class _OnnxBuilder:
                 return "opaque", {}
             scans = len(node.output) - states
         units = None
-        for out in list(node.output)[states:]:
-            dims = self.value_shapes.get(out)
+        # a scan output's per-step shape, as the Loop records it or (without shape
+        # inference) as its body does: Loop body outputs are cond, states, scans
+        body_scans = list(body.output)[states + (1 if op == "Loop" else 0):]
+        for j, out in enumerate(list(node.output)[states:]):
+            dims = self.value_shapes.get(out) or (_dims(body_scans[j].type) if j < len(body_scans) else None)
             if dims and dims[-1]:
                 units = dims[-1]
         return "recurrent", {"cell": "Loop" if op == "Loop" else "Scan", "units": units,
