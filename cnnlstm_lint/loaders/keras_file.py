@@ -334,7 +334,22 @@ def _hdf5_unsafe(fh) -> list[Unsafe]:
 
 
 def read_hdf5(path: str) -> tuple[dict, list[Unsafe]]:
-    import h5py  # heavy: only for HDF5 files
+    """The model_config and unsafe content of a Keras HDF5 file: by the pure-Python reader
+    of the subset of HDF5 that Keras writes (no h5py, no numpy to import), else by h5py
+    when the file goes beyond that subset or is malformed there."""
+    from .hdf5_lite import NotInSubset, read
+
+    try:
+        raw, unsafe = read(path)
+    except NotInSubset:
+        raw, unsafe = _read_hdf5_h5py(path)
+    if len(raw) > MAX_CONFIG_BYTES:  # variable-length strings report no storage size
+        raise LoadError(f"the model_config attribute is {len(raw)} bytes, over the limit")
+    return parse_json(raw, "the model_config attribute"), unsafe
+
+
+def _read_hdf5_h5py(path: str) -> tuple[str | bytes, list[Unsafe]]:
+    import h5py  # heavy: only for files beyond hdf5_lite's subset
 
     try:
         with h5py.File(path, "r") as fh:
@@ -354,9 +369,7 @@ def read_hdf5(path: str) -> tuple[dict, list[Unsafe]]:
         raw = raw.tobytes()
     if not isinstance(raw, (bytes, str)):
         raise LoadError("the model_config attribute is not text")
-    if len(raw) > MAX_CONFIG_BYTES:  # variable-length strings report no storage size
-        raise LoadError(f"the model_config attribute is {len(raw)} bytes, over the limit")
-    return parse_json(raw, "the model_config attribute"), unsafe
+    return raw, unsafe
 
 
 # -- JSON -------------------------------------------------------------------------------

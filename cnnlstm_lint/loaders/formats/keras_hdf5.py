@@ -1,5 +1,7 @@
 """Keras HDF5 files (`model.save("m.h5")`, Keras 3 and tf.keras 2): the model_config
-attribute. h5py is native code, so files are read in the isolated child."""
+attribute. Read by hdf5_lite (pure Python, preloaded before forking) or, for files beyond
+its subset, by h5py, which is native code and imported only then: either way in the
+isolated child."""
 
 from __future__ import annotations
 
@@ -29,4 +31,5 @@ def _read(path: str):
 
 FRONT_END = FrontEnd(
     name="hdf5", title="HDF5", suffixes=(".h5", ".hdf5"),
-    detect=_superblock, read=_read, isolate=True, preload="h5py")
+    detect=_superblock, read=_read, isolate=True,
+    preload="cnnlstm_lint.loaders.hdf5_lite")
