@@ -3,6 +3,7 @@
     >>> import cnnlstm_lint
     >>> findings = cnnlstm_lint.lint("model.keras")         # a path
     >>> findings = cnnlstm_lint.lint(keras_model)           # an in-memory keras.Model
+    >>> findings = cnnlstm_lint.lint(torch_module, example_input=torch.randn(1, 3, 32, 32))
     >>> cnnlstm_lint.assert_clean(keras_model, ignore=["CL006"])   # in a pytest suite
 """
 
@@ -38,12 +39,26 @@ def load_graph(path: str | os.PathLike, input_roles: dict[str, str] | None = Non
         raise
 
 
-def to_graph(obj: Any, input_roles: dict[str, str] | None = None) -> ModelGraph:
+def to_graph(obj: Any, input_roles: dict[str, str] | None = None, *,
+             example_input: Any = None) -> ModelGraph:
     """An axis-annotated ModelGraph from a path, a keras.Model, an onnx.ModelProto, a Keras
-    config dict, or a ModelGraph (returned as is). Nothing is saved to disk."""
+    config dict, a torch.nn.Module, or a ModelGraph (returned as is). Nothing is saved to
+    disk.
+
+    A torch.nn.Module is traced with an example input, given as `(module, example_input)`
+    or as `example_input=` (a tensor or a tuple of tensors, one per forward() argument):
+    it is exported to ONNX in memory, in eval mode, with axis 0 of each input declared the
+    batch, and read as a PyTorch ONNX export. A time-first input declares its axes with
+    `input_roles` ({"x": "TNF"}). Raises LoadError when the module cannot be exported."""
     from .loaders import annotate
     from .loaders.formats import for_object
+    from .loaders.torch_module import is_torch_module
 
+    if example_input is not None:
+        if not is_torch_module(obj):
+            raise TypeError("example_input= is for a torch.nn.Module, not "
+                            f"{type(obj).__name__}")
+        obj = (obj, example_input)
     if isinstance(obj, ModelGraph):
         return obj
     front_end = for_object(obj)
@@ -65,14 +80,17 @@ class Findings(list):
 def lint(obj: Any, select: Iterable[str] | None = None,
          ignore: Iterable[str] | None = None, *, config: str | None = None,
          isolated: bool = False, options: dict | None = None,
-         input_roles: dict[str, str] | None = None) -> Findings:
+         input_roles: dict[str, str] | None = None, example_input: Any = None) -> Findings:
     """Lint a model file path, an in-memory keras.Model or onnx.ModelProto, a Keras config
-    dict or a ModelGraph, as `cnnlstm-lint` does: the nearest config file applies (to a
-    path: the nearest to the file; to an object: the nearest to the working directory),
-    or `config=` (a file), or none with `isolated=True`; `select`/`ignore` as on the
-    command line, `options` as the config's `rules` table ({"CL004": {"max-features":
-    8192}}), `input_roles` as its `input-roles`. Native parsers run in a child process.
-    Raises LoadError for a file that cannot be read, ConfigError for bad settings."""
+    dict, a torch.nn.Module with its example input (`lint((module, x))` or
+    `lint(module, example_input=x)`, traced as `to_graph` says) or a ModelGraph, as
+    `cnnlstm-lint` does: the nearest config file applies (to a path: the nearest to the
+    file; to an object: the nearest to the working directory), or `config=` (a file), or
+    none with `isolated=True`; `select`/`ignore` as on the command line, `options` as the
+    config's `rules` table ({"CL004": {"max-features": 8192}}), `input_roles` as its
+    `input-roles`. Native parsers run in a child process. Raises LoadError for a file
+    that cannot be read or a module that cannot be exported, ConfigError for bad
+    settings."""
     from .config import Resolver, with_overrides
     from .engine import Settings, analyze_graph, lint_file
     from .files import Target
@@ -87,7 +105,7 @@ def lint(obj: Any, select: Iterable[str] | None = None,
         if result.status == "error":
             raise LoadError(result.error or "could not be read", path)
         return Findings(result.findings, result.notes, result.skipped)
-    graph = to_graph(obj, input_roles=dict(settings.config.input_roles))
+    graph = to_graph(obj, input_roles=dict(settings.config.input_roles), example_input=example_input)
     analysis = analyze_graph(graph, settings, graph.file)
     return Findings(analysis.findings, analysis.notes, analysis.skipped)
 

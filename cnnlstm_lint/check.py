@@ -2,7 +2,9 @@
 
 This runs the user's own code (it imports the module and calls the function). Keras'
 classic rank error — a recurrent layer given a 2-D or 4-D tensor — is turned into a
-finding naming the layer, with the remedy, instead of a traceback.
+finding naming the layer, with the remedy, instead of a traceback. A function that
+returns a torch.nn.Module gives the example input to trace it with, as
+`(module, example_input)` or through `--input-shape`.
 """
 
 from __future__ import annotations
@@ -54,6 +56,39 @@ def build(spec: str) -> Any:
     if not callable(func):
         raise CheckError(f"{spec}: {func_name!r} is not a function of {target}")
     return func()
+
+
+def parse_shape(text: str) -> tuple[int, ...]:
+    """`1,3,32,32` (or `(1, 3, 32, 32)`) as a shape of positive sizes."""
+    parts = [p.strip() for p in text.strip().strip("()[]").split(",") if p.strip()]
+    try:
+        shape = tuple(int(p) for p in parts)
+    except ValueError:
+        shape = ()
+    if not shape or any(n <= 0 for n in shape):
+        raise CheckError(f"{text!r} is not a shape: give sizes separated by commas, e.g. 1,3,32,32")
+    return shape
+
+
+def with_example(model: Any, spec: str, shapes: tuple[tuple[int, ...], ...] = ()) -> Any:
+    """What to lint: a torch.nn.Module becomes `(module, example_input)`, the example from
+    `--input-shape` (which replaces one the function returned) or from the function; other
+    models pass through. torch is imported only for a torch module."""
+    from .loaders.torch_module import example_of_shapes, is_module_with_example, is_torch_module
+
+    func = spec.rpartition(":")[2]
+    if is_module_with_example(model):
+        return (model[0], example_of_shapes(list(shapes))) if shapes else model
+    if is_torch_module(model):
+        if shapes:
+            return model, example_of_shapes(list(shapes))
+        raise CheckError(f"{spec}: {func}() returned a torch.nn.Module without an example input "
+                         "to trace it with: return (module, example_input), or pass "
+                         "--input-shape (e.g. --input-shape 1,3,32,32)")
+    if shapes:
+        raise CheckError(f"{spec}: --input-shape is for a function that returns a "
+                         f"torch.nn.Module; {func}() returned {type(model).__name__}")
+    return model
 
 
 def rank_error_finding(exc: BaseException, spec: str) -> Finding | None:

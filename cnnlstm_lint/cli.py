@@ -356,6 +356,15 @@ def probe_command(model: str, data, task, epochs, seeds, budget, device, rules, 
     sys.exit(EXIT_FINDINGS if confirmed else EXIT_CLEAN)
 
 
+def _input_shapes(ctx, param, values) -> tuple[tuple[int, ...], ...]:
+    from .check import CheckError, parse_shape
+
+    try:
+        return tuple(parse_shape(v) for v in values)
+    except CheckError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 @main.command("check")
 @click.argument("spec", metavar="MODULE:FUNCTION")
 @click.option("--select", multiple=True, metavar="CODES", help="Rules to run (default: all).")
@@ -365,9 +374,21 @@ def probe_command(model: str, data, task, epochs, seeds, budget, device, rules, 
 @click.option("--config", "config_file", type=click.Path(dir_okay=False),
               help="Use this config file instead of the nearest one to the module.")
 @click.option("--isolated", is_flag=True, help="Ignore every config file.")
-def check_command(spec: str, select, ignore, fmt, config_file, isolated) -> None:
+@click.option("--input-shape", "input_shapes", multiple=True, metavar="SHAPE",
+              callback=_input_shapes,
+              help="For a function returning a torch.nn.Module: trace it with a float32 "
+                   "input of this shape, e.g. 1,3,32,32 (repeat it for each forward() "
+                   "argument; axis 0 is dynamic). Replaces an example the function returns.")
+def check_command(spec: str, select, ignore, fmt, config_file, isolated, input_shapes) -> None:
     """Build a model with your own code and lint it: `models.py:build_model` imports
     models.py and calls build_model() (THIS RUNS THAT CODE, unlike linting a file).
+
+    The function returns a Keras model, an ONNX ModelProto, or a torch.nn.Module with
+    the example input to trace it with: `return module, torch.randn(1, 3, 32, 32)` (a
+    tensor or a tuple of tensors), or just the module and `--input-shape`. The module
+    is exported to ONNX in memory, in eval mode, with axis 0 of each input dynamic; the
+    batch is the axis a Conv or pooling reads as N, or the one input-roles in the config
+    declares (e.g. seq = "BTF"). Findings name its submodules (`features.5`, `rnn`).
 
     The config nearest to the module file (or the working directory, for a module name)
     applies, as it does to a model file. If building fails with Keras' rank error (an
@@ -377,20 +398,24 @@ def check_command(spec: str, select, ignore, fmt, config_file, isolated) -> None
     import os
 
     from . import to_graph
-    from .check import CheckError, build, rank_error_finding
+    from .check import CheckError, build, rank_error_finding, with_example
     from .engine import FileResult, analyze_graph
+    from .loaders import LoadError
 
     target = spec.rpartition(":")[0]
     where = target if target.endswith(".py") or os.sep in target else os.getcwd()
     settings = _file_settings(where, config_file, isolated, select, ignore)
     try:
-        model = build(spec)
+        model = with_example(build(spec), spec, input_shapes)
         graph = to_graph(model, input_roles=dict(settings.config.input_roles))
         analysis = analyze_graph(graph, settings, where if where.endswith(".py") else spec)
         result = FileResult(spec, "ok", findings=analysis.findings, notes=analysis.notes,
                             skipped=analysis.skipped)
     except CheckError as exc:
         click.echo(f"error: {visible(exc)}", err=True)
+        sys.exit(EXIT_ERROR)
+    except LoadError as exc:  # the model could not be read or (a torch module) exported
+        click.echo(f"error: {visible(spec)}: {visible(exc.reason)}", err=True)
         sys.exit(EXIT_ERROR)
     except Exception as exc:  # the user's function raised while building
         finding = rank_error_finding(exc, spec)

@@ -134,8 +134,9 @@ def test_cl010_first_step_names_the_forward_half():
 ])
 def test_cl010_pytorch_message_and_remedy(name, layer, remedy):
     f = only(name, "CL010")
-    assert f"Bidirectional LSTM `{layer}`" in f.message
-    assert f"T {20 if 'dynamo' in name or 'first' not in name else '?'} of {layer}" in f.message
+    assert f.node == layer
+    assert "Bidirectional LSTM `lstm`" in f.message  # the module, not the ONNX node
+    assert f"T {20 if 'dynamo' in name or 'first' not in name else '?'} of lstm" in f.message
     assert "both directions' 16 features" in f.message
     assert f.evidence["layer"] == "lstm"
     assert remedy in f.remedy and "h_n" in f.remedy and "out.mean(" in f.remedy

@@ -35,8 +35,8 @@ CL003 = "sample_models/cl003_flatten_clip.keras"
 CL008 = "sample_models/cl008_concat_imbalance.keras"
 GOOD = "sample_models/good_lrcn.keras"
 SAMPLES = [CL001, ONNX, CL002, CL003, CL008, GOOD]
-BAD_REASON = ("unrecognised file format (.keras; expected a .keras zip, HDF5, Keras JSON or "
-              "ONNX model)")
+BAD_REASON = ("unrecognised file format (.keras; expected a torch.export archive, .keras zip, "
+              "HDF5, Keras JSON or ONNX model)")
 
 
 def lint(*paths: str) -> list[FileResult]:
@@ -97,8 +97,8 @@ def test_concise_lines(results, bad):
     assert out == [
         f"{CL001}:lstm: CL001 [warning] LSTM `lstm` runs over 225 steps made of the 15×15 pixels "
         "(H×W) of `max_pooling2d`'s feature map, so its time axis is a scan over image positions.",
-        f"{ONNX}:/lstm/LSTM (layer lstm): CL001 [warning] LSTM `/lstm/LSTM` runs over 225 steps "
-        "made of the 15×15 pixels (H×W) of `/pool/MaxPool`'s feature map, so its time axis is a "
+        f"{ONNX}:/lstm/LSTM (layer lstm): CL001 [warning] LSTM `lstm` runs over 225 steps "
+        "made of the 15×15 pixels (H×W) of `pool`'s feature map, so its time axis is a "
         "scan over image positions.",
         f"{ONNX}: CL006 (no-dropout) not judged: an inference-only export, where dropout is "
         "stripped",
@@ -227,7 +227,7 @@ def test_sarif_results(results):
             if r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == ONNX]
     assert onnx[0]["locations"][0]["logicalLocations"] == [
         {"name": "/lstm/LSTM", "fullyQualifiedName": "lstm", "kind": "module"}]
-    assert onnx[0]["message"]["text"].startswith("`lstm`: LSTM `/lstm/LSTM` runs over 225 steps")
+    assert onnx[0]["message"]["text"].startswith("`lstm`: LSTM `lstm` runs over 225 steps")
     note = [r for r in run["results"] if r["ruleId"] == "CL008"]
     assert note[0]["level"] == "note"
     # the source root the relative URIs hang from: this checkout (or the cwd without .git)

@@ -46,6 +46,8 @@ EXPECTED = {
     "good_concat_balanced.keras": set(),
     "good_shared_multi_io.keras": set(),
     "legacy_tfkeras_lrcn.h5": set(),
+    "saved_model/cl001_spatial_reshape": {("CL001", "lstm")},  # tf.keras 2 SavedModels
+    "saved_model/good_lrcn": set(),
     # the Lambda hides the reshape's meaning: CL001 is silent, not a guess; its stored
     # bytecode is unsafe content
     "opaque_lambda.keras": {("CL900", "scale")},
@@ -59,6 +61,8 @@ def lint_json(*args):
 
 def test_every_sample_is_listed():
     on_disk = {f for f in os.listdir(SAMPLES) if f.endswith((".keras", ".h5", ".json"))}
+    on_disk |= {f"saved_model/{d}" for d in os.listdir(os.path.join(SAMPLES, "saved_model"))
+                if os.path.exists(os.path.join(SAMPLES, "saved_model", d, "keras_metadata.pb"))}
     assert on_disk == set(EXPECTED)
 
 
@@ -126,7 +130,9 @@ def test_directory_is_linted_recursively():
     code, doc = lint_json(SAMPLES)
     assert code == 1
     on_disk = sorted(os.path.join(root, f) for root, _, files in os.walk(SAMPLES) for f in files
-                     if f.endswith((".keras", ".h5", ".json", ".onnx")))
+                     if f.endswith((".keras", ".h5", ".json", ".onnx", ".pt2")))
+    on_disk = sorted(on_disk + [root for root, _, files in os.walk(SAMPLES)
+                                if "keras_metadata.pb" in files])  # SavedModels: one entry each
     assert [entry["path"] for entry in doc["files"]] == on_disk  # converted ONNX files included
     assert doc["summary"]["errors"] == 0
     for entry in doc["files"]:

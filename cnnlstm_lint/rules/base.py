@@ -136,10 +136,60 @@ def terms(graph: ModelGraph) -> dict[str, str]:
     return _KERAS_TERMS if graph.meta.get("source_framework", "keras") == "keras" else _TORCH_TERMS
 
 
-def layer_title(node: Node) -> str:
+def is_pytorch(graph: ModelGraph) -> bool:
+    return graph.meta.get("source_framework", "keras") == "pytorch"
+
+
+def shown(graph: ModelGraph, node: Node | str) -> str:
+    """The name a user knows a node by, for messages and remedies: in a PyTorch export
+    the module it came from (`features.5`, `rnn`), not the exporter's node name
+    (`/rnn/LSTM`, `node_lstm__2`); else, and for ops of the root module, the node id.
+    Findings keep the node id as their `node` (and fingerprint)."""
+    if isinstance(node, str):
+        if node not in graph:
+            return node
+        node = graph.node(node)
+    layer = node.attrs.get("layer") if is_pytorch(graph) else None
+    return module_path(layer) if layer else node.id
+
+
+def module_path(layer: str) -> str:
+    """A PyTorch export's layer path as the module's dotted name. torch.export records
+    qualified names (`enc/enc.layers.0/enc.layers.0.bn`: the last one); the TorchScript
+    exporter one name per called module, relative to the module that called it, with a
+    container's indices kept on its name (`enc/layers.0/conv`, `cnn/cnn.0`,
+    `enc/seq/seq.1/seq.1.0`)."""
+    path = ""
+    for scope in (s for s in layer.split("/") if s):
+        if not path or scope.startswith(path + "."):
+            path = scope
+            continue
+        merged = None
+        parts = scope.split(".")
+        for cut in range(len(parts) - 1, 0, -1):  # `seq.1.0` after `enc.seq.1`: owner `seq.1`
+            if not parts[cut].isdigit():
+                break
+            owner = ".".join(parts[:cut])
+            if path == owner or path.endswith("." + owner):
+                merged = path[:len(path) - len(owner)] + scope
+                break
+        path = merged or f"{path}.{scope}"
+    return path
+
+
+def describe(graph: ModelGraph, axis: Axis) -> str:
+    """Where an axis came from (Axis.describe), its source nodes named as `shown` names
+    them: `C 16 of cnn.3 × 2 of H 8 of cnn.5` in a PyTorch export."""
+    if not is_pytorch(graph):
+        return axis.describe()
+    renamed = tuple((src._replace(node=shown(graph, src.node)), size) for src, size in axis.parts)
+    return Axis(axis.size, axis.role, renamed).describe()
+
+
+def layer_title(node: Node, graph: ModelGraph) -> str:
     """E.g. "LSTM `lstm`" or "Bidirectional LSTM `bilstm`"."""
     op = f"Bidirectional {node.op}" if node.attrs.get("bidirectional") else node.op
-    return f"{op} `{node.id}`"
+    return f"{op} `{shown(graph, node)}`"
 
 
 def spatial_sources(axis: Axis) -> list:

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 from ..findings import Severity
-from .base import Rule, terms, axis_json, built_by, layer_title, shape_text, spatial_sources, step_input
+from .base import (Rule, terms, axis_json, built_by, layer_title, shape_text, shown, spatial_sources,
+                   step_input)
 
 
 class SpatialSequence(Rule):
@@ -57,8 +58,8 @@ class SpatialSequence(Rule):
             steps = "?" if time.size is None else time.size
             grid = "×".join("?" if s.size is None else str(s.size) for s in spatial)
             names = "×".join(s.label for s in spatial)
-            owner = ", ".join(sorted({f"`{s.node}`" for s in spatial}))
-            message = (f"{layer_title(node)} runs over {steps} steps made of the {grid} pixels "
+            owner = ", ".join(sorted({f"`{shown(graph, s.node)}`" for s in spatial}))
+            message = (f"{layer_title(node, graph)} runs over {steps} steps made of the {grid} pixels "
                        f"({names}) of {owner}'s feature map, so its time axis is a scan over "
                        f"image positions.")
             yield self.finding(

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from ..findings import Severity
 from .base import (Rule, axis_json, built_by, clip_time_merged_before, layer_title, shape_text,
-                   step_input, terms)
+                   is_pytorch, shown, step_input, terms)
 
 _FEATURE_ROLES = {"channel", "feature"}
 
@@ -58,15 +58,16 @@ class ChannelsAsTime(Rule):
             if clip_time_merged_before(graph, node):
                 continue  # the clip's own time was merged away first: CL003's finding
             what = " × ".join(f"{'channels' if s.role == 'channel' else 'features'} "
-                              f"of `{s.node}`" for s in sources)
+                              f"of `{shown(graph, s.node)}`" for s in sources)
             steps = "?" if time.size is None else time.size
             yield self.finding(
-                node, f"{layer_title(node)} steps through {steps} {what}, which have no order.",
+                node, f"{layer_title(node, graph)} steps through {steps} {what}, which have no order.",
                 related=built_by(graph, node, time),
                 evidence={"input_shape": shape_text(step_input(graph, node)),
                           "time_axis": axis_json(time),
                           "provenance": f"time axis of {steps} steps = {time.describe()}"},
                 remedy=("Feed the features to {dense} instead of {op}: {gap} (or {flatten}) "
-                        "then {dense}(64); for clips, make time come from the frames with "
-                        "{per_frame}.").format(op=node.op, **terms(graph))
+                        "then {projection}; for clips, make time come from the frames with "
+                        "{per_frame}.").format(op=node.op, projection="nn.Linear(..., 64)"
+                                               if is_pytorch(graph) else "Dense(64)", **terms(graph))
             )

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from ..findings import Severity
 from .base import (MERGING_KINDS, MIXED_ROLES, Rule, axis_json, built_by, clip_time_merges,
-                   layer_title, terms)
+                   is_pytorch, layer_title, shown, terms)
 
 
 class MissingTimeDistributed(Rule):
@@ -61,14 +61,15 @@ class MissingTimeDistributed(Rule):
                 mixed = " × ".join(f"{s.label} {s.size}" for s in others)
                 yield self.finding(
                     node,
-                    f"{node.op} `{node.id}` merges the {time_src.size}-step time axis of "
-                    f"`{time_src.node}` with {mixed} before {layer_title(target)}, so per-frame "
-                    f"layers no longer run per frame.",
+                    f"{node.op} `{shown(graph, node)}` merges the {time_src.size}-step time axis "
+                    f"of `{shown(graph, time_src.node)}` with {mixed} before "
+                    f"{layer_title(target, graph)}, so per-frame layers no longer run per frame.",
                     related=[*built_by(graph, node, axis), *downstream],
                     evidence={"merged_axis": axis_json(axis),
                               "provenance": f"axis of {axis.size} = {axis.describe()}"},
                     remedy=(f"Keep the time axis: instead of {node.op}, run "
-                            + terms(graph)["per_frame"] + " (in Keras: TimeDistributed(Conv2D(...)), "
-                            "TimeDistributed(GlobalAveragePooling2D())) so that the "
-                            f"{target.op} receives (batch, time, features).")
+                            + terms(graph)["per_frame"]
+                            + ("" if is_pytorch(graph) else " (in Keras: TimeDistributed(Conv2D(...)), "
+                               "TimeDistributed(GlobalAveragePooling2D()))")
+                            + f" so that the {target.op} receives (batch, time, features).")
                 )

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 from ..findings import Severity
-from .base import Option, Rule, axis_json, built_by, has_unknown, layer_title, shape_text, step_input
+from .base import (Option, Rule, axis_json, built_by, describe, has_unknown, is_pytorch, layer_title,
+                   shape_text, step_input)
 
 _GATES = {"LSTM": 4, "GRU": 3, "SimpleRNN": 1}
 
@@ -61,15 +62,18 @@ class OversizedRecurrentInput(Rule):
             weights = width.size * units * _GATES.get(node.attrs.get("cell", ""), 1) * directions
             yield self.finding(
                 node,
-                f"{layer_title(node)} receives {width.size} values per step "
-                f"({width.describe()}), over the {limit} limit: its input kernel alone has "
+                f"{layer_title(node, graph)} receives {width.size} values per step "
+                f"({describe(graph, width)}), over the {limit} limit: its input kernel alone has "
                 f"{weights:,} weights.",
                 related=built_by(graph, node, width),
                 evidence={"input_shape": shape_text(axes), "feature_axis": axis_json(width),
                           "input_kernel_weights": weights, "max_features": limit,
                           "provenance": f"features per step {width.size} = {width.describe()}"},
-                remedy=("Shrink the per-step features before the "
-                        f"{node.op}: TimeDistributed(GlobalAveragePooling2D()) instead of "
-                        "Flatten, more pooling before the Flatten, or a "
-                        "TimeDistributed(Dense(256)) projection.")
+                remedy=(f"Shrink the per-step features before the {node.op}: "
+                        + ("nn.AdaptiveAvgPool2d(1) on each frame's map instead of flattening "
+                           "it, more pooling before the flatten, or an nn.Linear(..., 256) "
+                           "projection of each step." if is_pytorch(graph) else
+                           "TimeDistributed(GlobalAveragePooling2D()) instead of Flatten, more "
+                           "pooling before the Flatten, or a TimeDistributed(Dense(256)) "
+                           "projection."))
             )

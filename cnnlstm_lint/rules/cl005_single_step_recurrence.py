@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from ..findings import Severity
-from .base import Rule, terms, axis_json, built_by, layer_title, shape_text, step_input
+from .base import Rule, terms, axis_json, built_by, is_pytorch, layer_title, shape_text, step_input
 
 
 class SingleStepRecurrence(Rule):
@@ -49,8 +49,9 @@ class SingleStepRecurrence(Rule):
             maker = f", made by `{related[0]}`" if related else ""
             yield self.finding(
                 node,
-                f"{layer_title(node)} runs over a single time step, so it is a Dense layer "
-                "with extra gates: nothing recurs.",
+                f"{layer_title(node, graph)} runs over a single time step, so it is "
+                f"{'an nn.Linear' if is_pytorch(graph) else 'a Dense layer'} with extra gates: "
+                "nothing recurs.",
                 related=related,
                 evidence={"input_shape": shape_text(axes), "time_axis": axis_json(time),
                           "provenance": f"input {shape_text(axes)}: time axis of 1 step{maker}"},

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from ..findings import Severity
-from .base import Rule, layer_title
+from .base import Rule, is_pytorch, layer_title, shown
 
 
 class NoDropout(Rule):
@@ -67,7 +67,7 @@ class NoDropout(Rule):
         others = [n.id for n in recurrent[1:]]
         yield self.finding(
             first,
-            f"The model has {layer_title(first)} but no dropout of any kind and no weight "
+            f"The model has {layer_title(first, graph)} but no dropout of any kind and no weight "
             "regularizer on any layer.",
             related=others,
             evidence={"recurrent_layers": [n.id for n in recurrent], "dropout_layers": [],
@@ -75,6 +75,9 @@ class NoDropout(Rule):
                       "provenance": f"{len(nodes)} layers: no Dropout-family layer, no "
                                     "dropout/recurrent_dropout, no kernel/bias/activity "
                                     "regularizer"},
-            remedy=(f"Add Dropout(0.3) between `{first.id}` and the head, and/or "
+            remedy=(f"Add nn.Dropout(0.3) between `{shown(graph, first)}` and the head, and/or "
+                    f"dropout=0.2 on the nn.{first.attrs.get('cell', first.op)} (it drops "
+                    "between stacked layers: num_layers > 1)." if is_pytorch(graph) else
+                    f"Add Dropout(0.3) between `{first.id}` and the head, and/or "
                     f"dropout=0.2, recurrent_dropout=0.2 on the {first.op}.")
         )

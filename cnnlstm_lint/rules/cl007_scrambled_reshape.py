@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from ..axes import aligned_permutation
 from ..findings import Severity
-from .base import Rule, axis_json, built_by, layer_title, shape_text, step_input
+from .base import (Rule, axis_json, built_by, describe, is_pytorch, layer_title, shape_text, shown,
+                   step_input)
 
 _CONSUMERS = {"recurrent", "conv_recurrent", "conv", "pool"}
 
@@ -63,9 +64,9 @@ class ScrambledReshape(Rule):
             what = "time axis" if node.is_recurrent and index == time_index else f"axis {index}"
             yield self.finding(
                 node,
-                f"{layer_title(node)} receives a scrambled {what} of {axis.size}: "
-                f"{'`' + culprit.id + '`' if culprit else 'a Reshape'} cuts through axes, so each "
-                f"step mixes {axis.describe()} in memory order.",
+                f"{layer_title(node, graph)} receives a scrambled {what} of {axis.size}: "
+                f"{'`' + shown(graph, culprit) + '`' if culprit else 'a Reshape'} cuts through "
+                f"axes, so each step mixes {describe(graph, axis)} in memory order.",
                 related=([culprit.id] if culprit else []) + [
                     n for n in built_by(graph, node, axis) if not culprit or n != culprit.id],
                 evidence={"input_shape": shape_text(axes), "scrambled_axis": axis_json(axis),
@@ -98,17 +99,22 @@ class ScrambledReshape(Rule):
 
     @staticmethod
     def _remedy(graph, culprit):
+        torch = is_pytorch(graph)
         if culprit is None:
+            if torch:
+                return ("Insert the x.permute(...) that puts the wanted time axis first "
+                        "before the reshape."), None
             return ("Insert the Permute that puts the wanted time axis first before the "
                     "Reshape."), None
+        name = shown(graph, culprit)
         before = graph.inputs_of(culprit.id)[0].axes
         full = bool(culprit.attrs.get("full"))  # ONNX: the target covers the batch axis too
         start = 0 if full else 1 + culprit.per_step
         target = culprit.attrs.get("resolved_target") or []
         perm = aligned_permutation(before[start:], target)
         if perm is None:
-            how = "Transpose" if full else "Permute(...)"
-            return (f"Reorder the axes with {how} before `{culprit.id}` so that the "
+            how = "x.permute(...)" if torch else "Transpose" if full else "Permute(...)"
+            return (f"Reorder the axes with {how} before `{name}` so that the "
                     "reshape only merges neighbouring axes."), None
         if full and perm[0] == 1 and graph.meta.get("source_framework") == "keras":
             perm = tuple(p - 1 for p in perm[1:])  # a Keras model's export: Permute skips the batch
@@ -122,11 +128,15 @@ class ScrambledReshape(Rule):
                 arg = "axes" if fn.startswith("keras.") else "perm"
                 return (f"Insert {fn}(x, {arg}={tuple(zero_based)}) before `{culprit.id}` "
                         f"(giving {order}), then keep the reshape."), perm
+            if torch:
+                where = f"`{name}`" if name == culprit.id else f"the reshape in `{name}`"
+                return (f"Insert x.permute{tuple(zero_based)} before {where} "
+                        f"(giving {order}), then keep the reshape."), perm
             return (f"Insert Transpose(perm={zero_based}) before `{culprit.id}` (giving {order}; "
                     f"in PyTorch x.permute{tuple(zero_based)} before the reshape)."), perm
-        shown = tuple(target[1:] if culprit.attrs.get("full") else target)
+        kept = tuple(target[1:] if culprit.attrs.get("full") else target)
         return (f"Insert Permute({tuple(perm)}) before `{culprit.id}` (giving {order}), "
-                f"then keep Reshape({shown})."), perm
+                f"then keep Reshape({kept})."), perm
 
 
 def _cut_before(axis, before) -> bool:

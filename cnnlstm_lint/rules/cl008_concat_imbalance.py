@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from ..findings import Severity
-from .base import Option, Rule, axis_json
+from .base import Option, Rule, axis_json, is_pytorch, shown
 
 _NOT_WIDTH = {"time", "spatial", "batch"}
 
@@ -85,11 +85,12 @@ class ConcatImbalance(Rule):
                 (wide_src, wide), (narrow_src, narrow) = sorted(
                     [recurrent, other], key=lambda branch: -branch[1].size)
                 def named(src):
-                    return f"recurrent branch `{src}`" if src == recurrent[0] else f"`{src}`"
+                    name = shown(graph, src)
+                    return f"recurrent branch `{name}`" if src == recurrent[0] else f"`{name}`"
 
                 yield self.finding(
                     node,
-                    f"Concatenate `{node.id}` joins {wide.size} values from {named(wide_src)} "
+                    f"Concatenate `{shown(graph, node)}` joins {wide.size} values from {named(wide_src)} "
                     f"with {narrow.size} from {named(narrow_src)} ({ratio:.0f}× apart, limit "
                     f"{limit:g}×), so the wider branch drowns the other.",
                     related=[wide_src, narrow_src],
@@ -99,9 +100,19 @@ class ConcatImbalance(Rule):
                               "ratio": round(ratio, 2), "max_ratio": limit,
                               "provenance": f"{wide.size} = {wide.describe()}; "
                                             f"{narrow.size} = {narrow.describe()}"},
-                    remedy=(f"Bring `{wide_src}` down before concatenating: "
-                            + ("GlobalAveragePooling2D() instead of Flatten(), or a Dense(64) "
-                               "projection on that branch." if wide_src != recurrent[0] else
-                               f"fewer units, or a Dense({max(narrow.size * 4, 16)}) projection "
-                               "after it."))
+                    remedy=_remedy(graph, wide_src, wide_src == recurrent[0], narrow.size)
                 )
+
+
+def _remedy(graph, wide_src: str, recurrent: bool, narrow: int) -> str:
+    projection = max(narrow * 4, 16)
+    if is_pytorch(graph):
+        return (f"Bring `{shown(graph, wide_src)}` down before concatenating: "
+                + (f"fewer hidden units, or an nn.Linear(..., {projection}) projection after "
+                   "it." if recurrent else
+                   "nn.AdaptiveAvgPool2d(1) + flatten instead of torch.flatten(x, 1), or an "
+                   "nn.Linear(..., 64) projection on that branch."))
+    return (f"Bring `{wide_src}` down before concatenating: "
+            + ("GlobalAveragePooling2D() instead of Flatten(), or a Dense(64) "
+               "projection on that branch." if not recurrent else
+               f"fewer units, or a Dense({projection}) projection after it."))

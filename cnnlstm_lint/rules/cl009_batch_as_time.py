@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from ..axes import Axis
 from ..findings import Severity
-from .base import Rule, axis_json, built_by, layer_title, step_input
+from .base import Rule, axis_json, built_by, describe, layer_title, shown, step_input
 
 
 class BatchAsTime(Rule):
@@ -89,17 +89,17 @@ class BatchAsTime(Rule):
                 continue
             if batch:
                 whole = len(time.sources) == 1 and time.size == batch[0].size
-                why = (f"which is the batch axis of `{batch[0].node}`"
+                why = (f"which is the batch axis of `{shown(graph, batch[0].node)}`"
                        + (f" ({time.size} samples)" if whole and time.size else "")
-                       + ("" if whole else f" ({time.describe()})"))
+                       + ("" if whole else f" ({describe(graph, time)})"))
             elif steps and not any(s.role == "time" for s in time.sources):
-                why = (f"and reads the sequence axis of `{steps[0].node}` "
-                       f"({batch_axis.describe()}) as its batch")
+                why = (f"and reads the sequence axis of `{shown(graph, steps[0].node)}` "
+                       f"({describe(graph, batch_axis)}) as its batch")
             else:
                 continue
             yield self.finding(
                 node,
-                f"{layer_title(node)} reads axis {t} of its input {_shape(axes)} as time, "
+                f"{layer_title(node, graph)} reads axis {t} of its input {_shape(axes)} as time, "
                 f"{why}: it steps through the samples of a batch, not through time.",
                 related=built_by(graph, node, time, batch_axis),
                 evidence={"time_axis": axis_json(time), "batch_axis": axis_json(batch_axis),
@@ -180,7 +180,7 @@ def _remedy(graph, node, axes, t: int) -> str:
         first = ("" if batch_first == (0, 1, 2) else
                  f" with x.permute({', '.join(map(str, batch_first))}) before it")
         swap = " (the same as x.transpose(0, 1))" if time_major == (1, 0, 2) else ""
-        return (f"Make `{node.id}` batch-first: nn.{node.attrs.get('cell', node.op)}(..., "
+        return (f"Make `{shown(graph, node)}` batch-first: nn.{node.attrs.get('cell', node.op)}(..., "
                 f"batch_first=True){first}, so that it reads (batch, time, features); or keep "
                 f"it time-major and give it (time, batch, features): x.permute({perm}){swap} "
                 "before it.")

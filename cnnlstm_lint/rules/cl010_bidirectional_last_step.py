@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from ..findings import Severity
-from .base import Rule, axis_json, backward_directions, layer_title, shape_text
+from .base import Rule, axis_json, backward_directions, describe, layer_title, shape_text, shown
 
 # ops a selected step passes through unchanged on its way to the layer that reads it
 _PASS = {"identity", "squeeze", "unsqueeze", "dropout", "norm", "activation"}
@@ -112,8 +112,8 @@ class BidirectionalLastStep(Rule):
         }
         return self.finding(
             rec,
-            f"`{selection.id}` takes the {which} step of {layer_title(rec)}'s full sequence "
-            f"(time axis {time.size}, {time.describe()}) with both directions' "
+            f"`{shown(graph, selection)}` takes the {which} step of {layer_title(rec, graph)}'s full "
+            f"sequence (time axis {time.size}, {describe(graph, time)}) with both directions' "
             f"{features.size} features, so its {other} half has seen only {seen} step.",
             related=selected, evidence=evidence, remedy=remedy,
         )

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from ..findings import Severity
-from .base import Rule, backward_directions, layer_title
+from .base import Rule, backward_directions, is_pytorch, layer_title, shown
 
 # Gated cells (LSTM, GRU, ConvLSTM) whose cell activation the rule judges; SimpleRNN is
 # left alone (a ReLU SimpleRNN, IRNN, is a deliberate design).
@@ -114,32 +114,39 @@ class UnboundedRecurrentActivation(Rule):
             acts = non_tanh(node)
             if not acts:
                 continue
-            yield self._finding(node, acts)
+            yield self._finding(graph, node, acts)
 
-    def _finding(self, node, acts):
-        title = layer_title(node)
-        shown = ", ".join(f"`{a}`" for a in acts)
+    def _finding(self, graph, node, acts):
+        title = layer_title(node, graph)
+        listed = ", ".join(f"`{a}`" for a in acts)
         loop = node.attrs.get("loop")
         bounded = all(a.lower() in _BOUNDED for a in acts)
         fused = not loop and node.kind != "conv_recurrent"
         if loop:
-            what = (f"{title}, a gated recurrence (Sigmoid gates), applies {shown} where an "
+            what = (f"{title}, a gated recurrence (Sigmoid gates), applies {listed} where an "
                     "LSTM/GRU cell applies Tanh")
         elif "onnx_outputs" in node.attrs:
-            what = f"{title} has cell activation {shown} (its `activations` attribute) instead of Tanh"
+            what = f"{title} has cell activation {listed} (its `activations` attribute) instead of Tanh"
         else:
-            what = f"{title} has activation={shown.replace('`', chr(39))} instead of tanh"
+            what = f"{title} has activation={listed.replace('`', chr(39))} instead of tanh"
         why = ("a bounded activation, but not the one the cell and its fused kernel are made for"
                if bounded else
                "nothing bounds its cell state, so activations and gradients can grow step "
                "after step (exploding loss, NaN)")
         if fused and not bounded:
             why += ", and it is not the fused cuDNN kernel"
-        layer = node.attrs.get("layer") or node.id
-        op = node.op if node.op not in ("Loop", "Scan") else "recurrent layer"
-        remedy = (f"Use activation=\"tanh\" (the default) on the {op} `{layer}`; keep ReLU in "
-                  "the CNN before it. For a ReLU recurrence on purpose, use SimpleRNN with an "
-                  "identity recurrent_initializer (IRNN) and gradient clipping.")
+        if is_pytorch(graph):
+            remedy = (f"Use nn.{node.attrs.get('cell') or 'LSTM'} for `{shown(graph, node)}` (its "
+                      "cell is tanh), or torch.tanh where a custom cell applies this activation; "
+                      "keep ReLU in the CNN before it. For a ReLU recurrence on purpose, use "
+                      "nn.RNN(..., nonlinearity=\"relu\") with an identity weight_hh (IRNN) and "
+                      "gradient clipping (torch.nn.utils.clip_grad_norm_).")
+        else:
+            layer = node.attrs.get("layer") or node.id
+            op = node.op if node.op not in ("Loop", "Scan") else "recurrent layer"
+            remedy = (f"Use activation=\"tanh\" (the default) on the {op} `{layer}`; keep ReLU in "
+                      "the CNN before it. For a ReLU recurrence on purpose, use SimpleRNN with an "
+                      "identity recurrent_initializer (IRNN) and gradient clipping.")
         return self.finding(
             node, f"{what}: {why}.", related=[],
             evidence={"activations": acts, "cell": node.attrs.get("cell"),

@@ -132,7 +132,7 @@ class MaskLost(Rule):
         cut = " and subsampled as the steps were (`mask[:, ::2]` after a pooling of 2)" \
             if shortened else ""
         message = (f"The mask that {_maker(source)} makes is dropped by {dropper.op} "
-                   f"`{dropper.id}`, which does not carry masks, so {layer_title(node)} runs "
+                   f"`{dropper.id}`, which does not carry masks, so {layer_title(node, graph)} runs "
                    "over the padded steps as if they were data.")
         remedy = (f"Give `{node.id}` the mask itself: `{node.id}(x, mask=mask)` with mask = "
                   f"{how}{cut}; or move `{dropper.id}` after `{node.id}`. A Masking() right "

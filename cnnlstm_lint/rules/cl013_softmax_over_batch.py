@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from ..findings import Severity
-from .base import Rule, axis_json, has_unknown, shape_text, step_input
+from .base import Rule, axis_json, describe, has_unknown, shape_text, shown, step_input
 
 _SOFTMAX = {"softmax", "log_softmax"}
 
@@ -101,7 +101,8 @@ class SoftmaxOverBatch(Rule):
         producers = graph.producers(node.id)
         return self.finding(
             node,
-            f"{title} `{node.id}` normalises over {where}, the batch axis ({axis.describe()}): "
+            f"{title} `{shown(graph, node)}` normalises over {where}, the batch axis "
+            f"({describe(graph, axis)}): "
             "each sample's probabilities then depend on the rest of the batch.",
             related=producers[:1],
             evidence={"input_shape": shape_text(axes), "axis": index, "normalised_axes": over,

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from ..findings import Finding, Severity
 from ..graph import Location
-from .base import Rule
+from .base import Rule, is_pytorch, shown
 
 
 class UnsafeContent(Rule):
@@ -38,18 +38,24 @@ class UnsafeContent(Rule):
     severity = Severity.ERROR
 
     def check(self, graph, options):
+        remedy = self.torch_remedy_text if is_pytorch(graph) else self.remedy_text
         for node in graph.nodes():
             for what in node.attrs.get("unsafe", []):
-                yield self.finding(node, f"Layer `{node.id}` ({node.op}) holds {what}.",
+                yield self.finding(node, f"Layer `{shown(graph, node)}` ({node.op}) holds {what}.",
                                    related=[], evidence={"unsafe": what,
                                                          "provenance": f"{node.op} config"},
-                                   remedy=self.remedy_text)
+                                   remedy=remedy)
         for where, what in graph.meta.get("unsafe", []):
             yield Finding(self.code, self.name, self.severity,
                           f"`{where}` {what}." if where != "<model>" else f"The model config holds {what}.",
                           where, [], {"unsafe": what, "provenance": f"{where} in {graph.file}"},
-                          self.remedy_text, "", Location(graph.file, where))
+                          remedy, "", Location(graph.file, where))
 
     remedy_text = ("Do not open this file with a loader that runs code or follows links "
                    "(keras.saving.load_model(safe_mode=False), pickle); rebuild the model from "
                    "built-in layers and save it again.")
+    # a PyTorch export: the unsafe part is external data; the weights belong in the file
+    torch_remedy_text = ("Do not run this file with a runtime that follows its external data "
+                         "(onnxruntime, onnx.load); export it again with the weights inside, "
+                         "torch.onnx.export(..., external_data=False), or keep the data file "
+                         "next to the model with a relative path.")

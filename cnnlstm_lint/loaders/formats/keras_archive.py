@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ._frontend import FrontEnd
 from .keras_common import keras_graph
+from .torch_export import looks_like_pt2
 
 ZIP_MAGIC = b"PK\x03\x04"
 
@@ -16,5 +17,6 @@ def _read(path: str):
 
 FRONT_END = FrontEnd(
     name="keras_zip", title=".keras zip", suffixes=(".keras",),
-    detect=lambda fh, head, size: head.startswith(ZIP_MAGIC),
+    # every zip but a torch.export archive (its first member is under a root folder)
+    detect=lambda fh, head, size: head.startswith(ZIP_MAGIC) and not looks_like_pt2(head),
     read=_read)
