@@ -23,6 +23,7 @@ from ..axis_types import MAX_SIZE
 from ..graph import Location, ModelGraph, Node
 from ..shape_expr import MAX_SHAPE_RANK, UNKNOWN, ShapeExpr, const_step
 from .errors import LoadError
+from .frames import common_frames
 from .onnx_proto import AttributeProto, TensorProto, attribute_value, parse_model, tensor_values
 
 _ACTIVATIONS = {"Relu", "LeakyRelu", "PRelu", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Elu",
@@ -537,28 +538,7 @@ class _OnnxBuilder:
     def _unrolled_stack(self, ins: list[str]) -> tuple[str, dict] | None:
         if len(ins) < 2:
             return None
-        chains = [self._frame_chain(t) for t in ins]
-        if any(c is None for c in chains):
-            return None
-        for source, axis, _, _ in chains[0][1]:  # the nearest common piece wins
-            found = []
-            for ops, pieces in chains:
-                match = next(((piece, pid) for src, ax, piece, pid in pieces
-                              if src == source and ax == axis), None)
-                if match is None:
-                    break
-                found.append(match)
-            else:
-                # the ops each frame went through, piece op excluded: identical per frame
-                runs = [ops[:ops.index(pid)] for (ops, _), (_, pid) in zip(chains, found)]
-                if len({tuple(self.graph.node(n).op for n in run) for run in runs}) != 1:
-                    return None
-                for run in runs[1:]:  # the same layer on another frame: rules judge frame 0
-                    for twin, first in zip(run, runs[0]):
-                        self.graph.node(twin).attrs["frame_copy_of"] = first
-                return source, {"axis": axis, "pieces": [piece for piece, _ in found],
-                                "piece_nodes": [pid for _, pid in found]}
-        return None
+        return common_frames(self.graph, [self._frame_chain(t) for t in ins])
 
     def _frame_chain(self, tensor: str) -> tuple[list[str], list[tuple]] | None:
         """The ModelGraph nodes from `tensor` back along single-data-input ops (nearest

@@ -34,6 +34,7 @@ from ..axis_types import MAX_SIZE
 from ..graph import Location, ModelGraph, Node
 from ..shape_expr import MAX_SHAPE_RANK, UNKNOWN, ShapeExpr, const_step
 from .errors import LoadError
+from .frames import common_frames
 from .keras_file import (MAX_CONFIG_BYTES, _check_members, _Inflated, _open_zip,
                          _OverBudget, parse_json)
 
@@ -981,29 +982,11 @@ class _Pt2Builder:
     def _mark_unrolled(self, attrs: dict, tensors: list[str]) -> None:
         if len(tensors) < 2:
             return
-        chains = [self._frame_chain(t) for t in tensors]
-        if any(c is None for c in chains):
-            return
-        for source, axis, _, _ in chains[0][1]:  # the nearest common piece wins
-            found = []
-            for ops, pieces in chains:
-                match = next(((piece, pid) for src, ax, piece, pid in pieces
-                              if src == source and ax == axis), None)
-                if match is None:
-                    break
-                found.append(match)
-            else:
-                runs = [ops[:ops.index(pid)] for (ops, _), (_, pid) in zip(chains, found)]
-                if len({tuple(self.graph.node(n).op for n in run) for run in runs}) != 1:
-                    return
-                for run in runs[1:]:  # the same layer on another frame: rules judge frame 0
-                    for twin, first in zip(run, runs[0]):
-                        self.graph.node(twin).attrs["frame_copy_of"] = first
-                attrs["unrolled"] = {"axis": axis, "pieces": [piece for piece, _ in found],
-                                     "piece_nodes": [pid for _, pid in found],
-                                     "source_slot": len(tensors)}
-                attrs["_shape_deps"] = [source]  # an aux input after the joined tensors
-                return
+        found = common_frames(self.graph, [self._frame_chain(t) for t in tensors])
+        if found is not None:
+            source, unrolled = found
+            attrs["unrolled"] = {**unrolled, "source_slot": len(tensors)}
+            attrs["_shape_deps"] = [source]  # an aux input after the joined tensors
 
     def _frame_chain(self, tensor: str) -> tuple[list[str], list[tuple]] | None:
         """The nodes from `tensor` back along single-input nodes (nearest first), and the
