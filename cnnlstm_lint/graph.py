@@ -71,8 +71,21 @@ class ModelGraph:
         self.skipped: list[str] = []  # rules that could not judge this model at all
         self._order: list[Node] | None = None  # cached topological order
         self._recurrent: list[Node] = []  # its recurrent nodes (rules ask for them often)
+        self._next_suffix: dict[str, int] = {}  # name -> the first n that `name~n` may be free
 
     # -- building -----------------------------------------------------------------
+    def free_id(self, name: str) -> str:
+        """`name`, else the first free of `name~1`, `name~2`, ...: front ends name nodes
+        after layers and ops, and names repeat. The search for a name resumes where it
+        stopped, so n nodes of one name take linear time, not n² probes."""
+        if name not in self.g:
+            return name
+        n = self._next_suffix.get(name, 1)
+        while f"{name}~{n}" in self.g:
+            n += 1
+        self._next_suffix[name] = n + 1
+        return f"{name}~{n}"
+
     def add_node(self, node: Node) -> Node:
         if node.id in self.g:
             raise ValueError(f"duplicate node id {node.id!r}")

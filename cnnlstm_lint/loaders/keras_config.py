@@ -614,7 +614,6 @@ class KerasGraphBuilder:
     def __init__(self, file: str):
         self.graph = ModelGraph(file, "keras")
         self.file = file
-        self._next_suffix: dict[str, int] = {}  # base id -> the n to try next in `base~n`
         self._reported: list[str] = []  # every unsafe finding so far, wherever reported
 
     def build(self, config: dict) -> ModelGraph:
@@ -762,12 +761,7 @@ class KerasGraphBuilder:
 
     def add(self, node_id: str, kind: str, op: str, attrs: dict, scope: tuple, per_step: int,
             pointer: str) -> Node:
-        if node_id in self.graph:  # a name reused (or no name): base~1, base~2, ...
-            # One counter per base, so n layers of one name take linear time, not n² probes.
-            base, n = node_id, self._next_suffix.get(node_id, 1)
-            while f"{base}~{n}" in self.graph:
-                n += 1
-            node_id, self._next_suffix[base] = f"{base}~{n}", n + 1
+        node_id = self.graph.free_id(node_id)  # a name reused (or no name): base~1, base~2, ...
         node = Node(node_id, kind, op, attrs, Location(self.file, node_id, pointer), scope, per_step)
         return self.graph.add_node(node)
 

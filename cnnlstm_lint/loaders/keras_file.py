@@ -7,6 +7,7 @@ extracted. Each reader returns the config and a list of *unsafe content* it noti
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import posixpath
@@ -260,8 +261,21 @@ def _npz_unsafe(zf: zipfile.ZipFile, m: zipfile.ZipInfo, inflated: _Inflated) ->
     return []
 
 
-def read_keras_zip(path: str) -> tuple[dict, list[Unsafe]]:
+@contextlib.contextmanager
+def zip_errors():
+    """What zipfile raises on a damaged archive, as one LoadError line."""
     try:
+        yield
+    except zipfile.BadZipFile as exc:
+        raise LoadError(f"corrupt zip archive ({exc})") from None
+    except (OSError, EOFError, NotImplementedError, RuntimeError, ValueError) as exc:
+        if isinstance(exc, LoadError):
+            raise
+        raise LoadError(f"cannot read the zip archive ({exc})") from None
+
+
+def read_keras_zip(path: str) -> tuple[dict, list[Unsafe]]:
+    with zip_errors():
         with open(path, "rb") as raw, _open_zip(raw) as zf:
             members = zf.infolist()
             _check_members(members)
@@ -275,12 +289,6 @@ def read_keras_zip(path: str) -> tuple[dict, list[Unsafe]]:
             inflated = _Inflated()
             unsafe = [u for m in members if m.filename != "config.json"
                       for u in _member_unsafe(zf, m, inflated)]
-    except zipfile.BadZipFile as exc:
-        raise LoadError(f"corrupt zip archive ({exc})") from None
-    except (OSError, EOFError, NotImplementedError, RuntimeError, ValueError) as exc:
-        if isinstance(exc, LoadError):
-            raise
-        raise LoadError(f"cannot read the zip archive ({exc})") from None
     if len(data) > MAX_CONFIG_BYTES:
         raise LoadError("config.json is larger than it declares")
     return parse_json(data, "config.json"), unsafe

@@ -123,7 +123,6 @@ class _OnnxBuilder:
         self.data: dict[str, tuple[str, int]] = {}  # data tensor -> (node id, output index)
         self.shape_nodes: dict[str, Any] = {}  # shape-value tensor -> the ONNX node making it
         self.makers: dict[str, Any] = {}  # data tensor -> the ONNX node making it
-        self.next_suffix: dict[str, int] = {}  # name -> the first n that `name~n` may be free
 
     def _external_data_unsafe(self) -> list[tuple[str, str]]:
         """External-data entries judged as strings (never opened): a location must stay in
@@ -256,12 +255,7 @@ class _OnnxBuilder:
         self.data[inp.name] = (node.id, 0)
 
     def _add(self, name: str, kind: str, op: str, attrs: dict, pointer: str, layer: str = "") -> Node:
-        # name, name~1, name~2, ...: the first free one. Ids are never removed while building,
-        # so the search for a name resumes where it stopped (linear, however many share it).
-        node_id, n = name, self.next_suffix.get(name, 1)
-        while node_id in self.graph:
-            node_id, n = f"{name}~{n}", n + 1
-        self.next_suffix[name] = n
+        node_id = self.graph.free_id(name)
         if layer:
             attrs["layer"] = layer
         return self.graph.add_node(Node(node_id, kind, op, attrs,

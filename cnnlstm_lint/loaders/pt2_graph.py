@@ -36,7 +36,7 @@ from ..shape_expr import MAX_SHAPE_RANK, UNKNOWN, ShapeExpr, const_step
 from .errors import LoadError
 from .frames import common_frames
 from .keras_file import (MAX_CONFIG_BYTES, _check_members, _Inflated, _open_zip,
-                         _OverBudget, parse_json)
+                         _OverBudget, parse_json, zip_errors)
 
 MAX_SYM_DEPTH = 64  # nested SymInt arithmetic in one size (an exporter's are shallow)
 MAX_SYM_NODES = 256  # SymInt values walked for one shape argument
@@ -112,7 +112,7 @@ def read_pt2(path: str) -> tuple[dict, str, list[tuple[str, str]], list[str]]:
     """(graph JSON, its member name, unsafe content, notes) of a torch.export archive."""
     notes: list[str] = []
     inflated = _Inflated()  # one bound on all that is inflated, whatever the members say
-    try:
+    with zip_errors():
         with open(path, "rb") as raw, _open_zip(raw) as zf:
             members = zf.infolist()
             for m in members:  # before _check_members, whose words are about Keras
@@ -142,12 +142,6 @@ def read_pt2(path: str) -> tuple[dict, str, list[tuple[str, str]], list[str]]:
             del data
             model = posixpath.basename(member)[:-len(".json")]
             unsafe = _unsafe_content(zf, root, model, by_name, inflated)
-    except zipfile.BadZipFile as exc:
-        raise LoadError(f"corrupt zip archive ({exc})") from None
-    except (OSError, EOFError, NotImplementedError, RuntimeError, ValueError) as exc:
-        if isinstance(exc, LoadError):
-            raise
-        raise LoadError(f"cannot read the zip archive ({exc})") from None
     return doc, member, unsafe, notes
 
 
@@ -527,7 +521,6 @@ class _Pt2Builder:
         self.data: dict[str, tuple[str, int]] = {}  # data tensor -> (node id, output index)
         self.consts: set[str] = set()  # tensors that do not depend on the inputs
         self.syms: dict[str, tuple] = {}  # SymInt name -> how it is computed
-        self.next_suffix: dict[str, int] = {}
         # node id -> (its data inputs, the piece of its input it takes, if one): how
         # frames cut from a clip are followed back from the concat that joins them
         self.chains: dict[str, tuple[list[str], tuple | None]] = {}
@@ -582,10 +575,7 @@ class _Pt2Builder:
 
     def _add(self, name: str, kind: str, op: str, attrs: dict, pointer: str,
              layer: str = "") -> Node:
-        node_id, n = name, self.next_suffix.get(name, 1)
-        while node_id in self.graph:
-            node_id, n = f"{name}~{n}", n + 1
-        self.next_suffix[name] = n
+        node_id = self.graph.free_id(name)
         if layer:
             attrs["layer"] = layer
         return self.graph.add_node(Node(node_id, kind, op, attrs,
